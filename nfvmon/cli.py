@@ -1,0 +1,123 @@
+"""The `nfvmon` command: a thin layer over the Python API.
+
+Errors a user can fix print as one line `FILE: path.inside.file: what is wrong` and exit 2;
+`validate` exits 1 for a workflow that is not acceptable; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from nfvmon import __version__
+from nfvmon.errors import GeneratorBug, NfvmonError
+
+EXIT_INVALID = 1
+EXIT_INPUT = 2
+EXIT_SOFTWARE = 70
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nfvmon", description="Liveness monitoring of VIMs and VNFs on OpenStack Mistral.")
+    parser.add_argument("--version", action="version", version=f"nfvmon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="generate a Mistral workflow")
+    kinds = generate.add_subparsers(dest="kind", required=True, metavar="KIND")
+
+    vim = kinds.add_parser("vim", help="workflow vim_id_<ID> from a VIM registration file")
+    vim.add_argument("config", metavar="CONFIG.yaml")
+    vim.add_argument("--vim-id", required=True, metavar="ID")
+    _add_output_options(vim)
+    vim.set_defaults(handler=_generate_vim)
+
+    vnf = kinds.add_parser("vnf", help="workflow vnf_id_<ID> from a TOSCA VNFD")
+    vnf.add_argument("vnfd", metavar="VNFD.yaml")
+    vnf.add_argument("--vnf-id", required=True, metavar="ID")
+    vnf.add_argument("--mgmt-ip", action="append", required=True, metavar="VDU=IP",
+                     help="a VDU's management address; repeat for several VDUs or addresses")
+    _add_output_options(vnf)
+    vnf.set_defaults(handler=_generate_vnf)
+
+    validate = commands.add_parser(
+        "validate", help="check workflow files with Mistral's parser and the nfvmon actions")
+    validate.add_argument("files", nargs="+", metavar="WORKFLOW.yaml")
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--action-id", metavar="UUID",
+                        help="the action id written into the workflow (default: a new UUID4)")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write the workflow YAML to OUT (atomically) instead of stdout")
+    parser.add_argument("-f", "--format", choices=("yaml", "json"), default="yaml",
+                        help='json prints {"workflow", "name", "action_id"} on stdout')
+
+
+def _emit(generated, args) -> int:
+    from nfvmon.generator.output import write_atomic
+
+    if args.output:
+        write_atomic(args.output, generated.text)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(generated.as_dict(), indent=2) + "\n")
+    elif not args.output:
+        sys.stdout.write(generated.text)
+    return 0
+
+
+def _generate_vim(args) -> int:
+    from nfvmon.generator import vim_workflow
+
+    return _emit(vim_workflow(args.config, args.vim_id, args.action_id), args)
+
+
+def _generate_vnf(args) -> int:
+    from nfvmon.generator import vnf_workflow
+    from nfvmon.generator.identifiers import parse_mgmt_ip_option
+    from nfvmon.generator.vnf import group_mgmt_ips
+
+    mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
+    return _emit(vnf_workflow(args.vnfd, args.vnf_id, mgmt_ips, args.action_id), args)
+
+
+def _validate(args) -> int:
+    from nfvmon.generator.validate import mistral_parser_available, problems_in_file
+
+    if not mistral_parser_available():
+        print("nfvmon: mistral is not installed: checking nfvmon action inputs only "
+              "(pip install 'nfvmon[mistral]' for Mistral's own parser)", file=sys.stderr)
+    status = 0
+    for path in args.files:
+        problems = problems_in_file(path)
+        for problem in problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        if problems:
+            status = EXIT_INVALID
+        else:
+            print(f"{path}: valid")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(format="nfvmon: %(levelname)s: %(message)s", level=logging.WARNING)
+    args = _build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except GeneratorBug as exc:
+        print(f"nfvmon: internal error (please report): {exc}", file=sys.stderr)
+        return EXIT_SOFTWARE
+    except NfvmonError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

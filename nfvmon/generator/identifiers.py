@@ -1,0 +1,108 @@
+"""What ids, names and addresses may be, checked before they reach a workflow.
+
+Mistral evaluates `<% ... %>` (YAQL) and `{{ ... }}` (Jinja) anywhere in workflow text at run
+time, and its parser accepts them everywhere, so it cannot protect us. Every user string that
+reaches a workflow therefore has a shape that cannot hold an expression: ids and names are
+letters, digits, `_`, `-` and `.`; addresses are normalised by `ipaddress` (zone ids refused);
+hostnames are RFC 1123 labels; action ids are UUIDs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from nfvmon.errors import InputError
+
+#: VIM/VNF ids: UUIDs (what the lifecycle uses) or operator-chosen names of the same alphabet.
+RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+RESOURCE_ID_RULE = "must be 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+
+#: VDU names and policy-action names (TOSCA node template names, plugin names).
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+NAME_RULE = "must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+
+_HOST_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def check_resource_id(value: str, source: str) -> str:
+    """Return `value` if it is a valid VIM/VNF id, else raise naming `source`."""
+    if not isinstance(value, str) or not RESOURCE_ID_RE.fullmatch(value):
+        raise InputError(source, (), f"{value!r}: {RESOURCE_ID_RULE}")
+    return value
+
+
+def check_name(value: object, source: str, path: tuple) -> str:
+    """Return `value` if it is a valid VDU or policy-action name, else raise at `path`."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise InputError(source, path, f"{value!r}: {NAME_RULE}")
+    return value
+
+
+def canonical_action_id(value: str | None, source: str = "--action-id") -> str:
+    """A fresh UUID4 when `value` is None, else `value` as a canonical lowercase UUID."""
+    if value is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise InputError(source, (), f"{value!r}: must be a UUID") from None
+
+
+def canonical_ip(value: object, source: str, path: tuple = ()) -> str:
+    """An IPv4 or IPv6 address in its canonical text form; zone ids are refused."""
+    if not isinstance(value, str):
+        raise InputError(source, path, f"{value!r}: must be an IP address")
+    if "%" in value:
+        raise InputError(source, path, f"{value!r}: IPv6 zone ids are not supported")
+    try:
+        return str(ipaddress.ip_address(value.strip("[]") if value.startswith("[") else value))
+    except ValueError:
+        raise InputError(source, path, f"{value!r}: not a valid IP address") from None
+
+
+def is_hostname(value: str) -> bool:
+    """True for an RFC 1123 host name (letters, digits, hyphens; dot-separated labels)."""
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    if labels[-1].isdigit():  # '1.2.3.999' is a broken address, not a host name
+        return False
+    return all(_HOST_LABEL_RE.fullmatch(label) for label in labels)
+
+
+def target_from_url(url: object, source: str, path: tuple) -> str:
+    """The host to probe in an auth URL: canonical IP, or a lowercase host name."""
+    if not isinstance(url, str):
+        raise InputError(source, path, "must be a URL string")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise InputError(source, path, f"{url!r}: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise InputError(source, path, f"{url!r}: must be an http:// or https:// URL")
+    if not host:
+        raise InputError(source, path, f"{url!r}: has no host")
+    if "%" in host:
+        raise InputError(source, path, f"{url!r}: IPv6 zone ids are not supported")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if not is_hostname(host):
+        raise InputError(source, path, f"{url!r}: host {host!r} is not a valid host name")
+    return host.lower().rstrip(".")
+
+
+def parse_mgmt_ip_option(value: str) -> tuple[str, str]:
+    """Split one `--mgmt-ip VDU=IP` value; the IP is canonicalised."""
+    vdu, sep, address = value.partition("=")
+    if not sep or not vdu:
+        raise InputError("--mgmt-ip", (), f"{value!r}: expected VDU=IP")
+    check_name(vdu, "--mgmt-ip", ())
+    return vdu, canonical_ip(address, "--mgmt-ip", (vdu,))

@@ -1,0 +1,43 @@
+"""VDU policies + management addresses → VnfMonitor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from nfvmon.errors import InputError
+from nfvmon.generator.model import VduPolicy, VduTarget, VnfMonitor
+
+OPTION = "--mgmt-ip"
+
+
+def group_mgmt_ips(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """`[(VDU, IP), ...]` → `{VDU: [IP, ...]}`, order kept, repeats dropped."""
+    grouped: dict[str, list[str]] = {}
+    for vdu, address in pairs:
+        addresses = grouped.setdefault(vdu, [])
+        if address not in addresses:
+            addresses.append(address)
+    return grouped
+
+
+def vnf_monitor(
+    policies: Sequence[VduPolicy],
+    vdu_names: Sequence[str],
+    mgmt_ips: dict[str, list[str]],
+    vnf_id: str,
+    action_id: str,
+    vnfd_source: str,
+) -> VnfMonitor:
+    """Bind every policy to its VDU's addresses; every monitored VDU needs at least one."""
+    for vdu in mgmt_ips:
+        if vdu not in vdu_names:
+            known = ", ".join(map(str, vdu_names)) or "none"
+            raise InputError(OPTION, (vdu,), f"{vnfd_source} has no VDU {vdu} (VDUs: {known})")
+    targets = []
+    for policy in policies:
+        addresses = mgmt_ips.get(policy.vdu)
+        if not addresses:
+            raise InputError(OPTION, (), f"no management IP for monitored VDU {policy.vdu}: "
+                                         f"add {OPTION} {policy.vdu}=IP")
+        targets.append(VduTarget(policy, tuple(addresses)))
+    return VnfMonitor(vnf_id=vnf_id, action_id=action_id, targets=tuple(targets))

@@ -1,0 +1,1 @@
+"""Jinja2 templates of the Mistral DSL v2 workflows nfvmon generates (package data)."""
