@@ -104,8 +104,24 @@ def _validate(args) -> int:
     return status
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (so in-process callers capture it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("nfvmon")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("nfvmon: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(format="nfvmon: %(levelname)s: %(message)s", level=logging.WARNING)
+    _setup_logging()
     args = _build_parser().parse_args(argv)
     try:
         return args.handler(args)

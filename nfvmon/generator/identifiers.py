@@ -52,15 +52,21 @@ def canonical_action_id(value: str | None, source: str = "--action-id") -> str:
 
 
 def canonical_ip(value: object, source: str, path: tuple = ()) -> str:
-    """An IPv4 or IPv6 address in its canonical text form; zone ids are refused."""
+    """An IPv4 or IPv6 address in its canonical text form; zone ids are refused.
+
+    IPv4-mapped IPv6 addresses become plain IPv4 (their text form differs between Python
+    versions, and the probe reaches the same host either way).
+    """
     if not isinstance(value, str):
         raise InputError(source, path, f"{value!r}: must be an IP address")
     if "%" in value:
         raise InputError(source, path, f"{value!r}: IPv6 zone ids are not supported")
     try:
-        return str(ipaddress.ip_address(value.strip("[]") if value.startswith("[") else value))
+        address = ipaddress.ip_address(value[1:-1] if value.startswith("[") else value)
     except ValueError:
         raise InputError(source, path, f"{value!r}: not a valid IP address") from None
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:a.b.c.d is probed as a.b.c.d
+    return str(mapped or address)
 
 
 def is_hostname(value: str) -> bool:
