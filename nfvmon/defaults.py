@@ -22,6 +22,9 @@ NOOP_MONITOR_NAMES = ("noop",)
 #: Parameters a VNF monitoring policy may carry (Tacker's MonitoringParams).
 VNF_PARAMETER_NAMES = ("monitoring_delay", "count", "interval", "timeout", "retry", "port")
 
+#: Parameters measured in seconds (fractions allowed); the others are whole numbers.
+SECONDS_PARAMETERS = ("monitoring_delay", "interval", "timeout")
+
 _PING = {"monitoring_delay": 45, "count": 3, "interval": 1, "timeout": 2, "retry": 3}
 
 #: Defaults per VNF monitor; `port` only exists for monitors that open a connection.

@@ -1,0 +1,140 @@
+"""nfvmon's oslo.config options, registered on one ConfigOpts (normally `cfg.CONF`).
+
+oslo.messaging 18.3 registers some options only on the global `cfg.CONF`, so the conductor and
+the CLI use it; tests reset it. The `[monitor]` options are generated from nfvmon.defaults, the
+single source the generator and the actions read, so a default is written down only once.
+`list_opts()` is the `oslo.config.opts` entry point for `oslo-config-generator`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from oslo_config import cfg
+
+from nfvmon import defaults
+
+DEFAULT_STATE_PATH = os.path.join("~", ".local", "state", "nfvmon")
+
+default_opts = [
+    cfg.StrOpt("state_path", default=DEFAULT_STATE_PATH,
+               help="Directory for nfvmon's state (the default SQLite database)."),
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
+               help="Name of this node; the conductor's RPC server name."),
+]
+
+database_opts = [
+    cfg.StrOpt("connection", secret=True,
+               help="SQLAlchemy URL of nfvmon's database, for example "
+                    "postgresql+psycopg2://nfvmon@127.0.0.1/nfvmon. Default: a SQLite file "
+                    "nfvmon.sqlite under state_path (one conductor only)."),
+]
+
+conductor_opts = [
+    cfg.StrOpt("topic", default="nfvmon_conductor",
+               help="RPC topic the conductors listen on; several conductors share it."),
+    cfg.IntOpt("policy_workers", default=4, min=1,
+               help="Threads that run policy actions (respawn, heal, ...), off the RPC "
+                    "threads."),
+    cfg.IntOpt("policy_action_timeout", default=600, min=1,
+               help="Seconds a policy action may run before the conductor gives up on it "
+                    "and puts the VNF into ERROR."),
+    cfg.IntOpt("checkin_interval", default=60, min=1,
+               help="Seconds between the check-ins every running monitor action sends."),
+    cfg.IntOpt("checkin_missed_limit", default=3, min=1,
+               help="A monitor that missed this many check-ins in a row is considered dead."),
+    cfg.IntOpt("max_heal_attempts", default=3, min=1,
+               help="Respawn/heal attempts per VNF before it goes to a cooldown ERROR that "
+                    "only an explicit clear lifts."),
+    cfg.FloatOpt("heal_backoff_initial", default=10.0, min=0,
+                 help="Seconds to wait before the second respawn/heal attempt; doubles with "
+                      "each further attempt."),
+    cfg.FloatOpt("heal_backoff_max", default=600.0, min=0,
+                 help="Upper bound of the wait between respawn/heal attempts."),
+    cfg.IntOpt("metrics_port", default=0, min=0, max=65535,
+               help="Port of the Prometheus metrics endpoint; 0 turns it off."),
+    cfg.HostAddressOpt("metrics_host", default="127.0.0.1",
+                       help="Address the Prometheus metrics endpoint binds to."),
+]
+
+vnf_manager_opts = [
+    cfg.StrOpt("driver", default="noop",
+               help="VNF manager driver (entry point in nfvmon.vnf_managers): what respawn, "
+                    "heal, scale and kill do to the infrastructure. Built in: command, "
+                    "webhook, noop."),
+    cfg.ListOpt("command", default=[],
+                help="command driver: the argv to run (no shell). The operation is appended "
+                     "as the last argument; NFVMON_OPERATION, NFVMON_VNF_ID and NFVMON_VDU are "
+                     "in its environment; new management IPs are read from its JSON stdout "
+                     '({"mgmt_ips": {"VDU1": ["192.0.2.10"]}}).'),
+    cfg.IntOpt("command_timeout", default=300, min=1,
+               help="command driver: seconds before the command is killed."),
+    cfg.URIOpt("webhook_url", schemes=["http", "https"],
+               help="webhook driver: URL that receives a JSON POST per operation."),
+    cfg.StrOpt("webhook_token", secret=True,
+               help="webhook driver: bearer token sent in the Authorization header."),
+    cfg.IntOpt("webhook_timeout", default=60, min=1,
+               help="webhook driver: seconds to wait for the answer."),
+]
+
+
+def _monitor_opts() -> list[cfg.Opt]:
+    """`[monitor]` options, one per default in nfvmon.defaults (vim_count, ping_timeout, ...)."""
+    opts: list[cfg.Opt] = []
+    tables = {"vim": defaults.VIM_MONITOR_DEFAULTS, **defaults.VNF_MONITOR_DEFAULTS}
+    for monitor, params in tables.items():
+        for name, value in params.items():
+            kind = cfg.FloatOpt if name in defaults.SECONDS_PARAMETERS else cfg.IntOpt
+            opts.append(kind(f"{monitor}_{name}", default=value, min=0,
+                             help=f"Default {name} of the {monitor} monitor."))
+    return opts
+
+
+monitor_opts = _monitor_opts()
+
+GROUPS = {
+    None: default_opts,
+    "database": database_opts,
+    "conductor": conductor_opts,
+    "monitor": monitor_opts,
+    "vnf_manager": vnf_manager_opts,
+}
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every nfvmon option on `conf`; safe to call more than once."""
+    for group, opts in GROUPS.items():
+        for opt in opts:
+            try:
+                conf.register_opt(opt, group=group)
+            except cfg.DuplicateOptError:
+                # `[database] connection` may already come from oslo.db when Mistral is
+                # imported in the same process; it means the same thing there.
+                pass
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """For oslo-config-generator (entry point `oslo.config.opts`, namespace `nfvmon`)."""
+    return [("DEFAULT" if group is None else group, list(opts)) for group, opts in GROUPS.items()]
+
+
+def state_path(conf: cfg.ConfigOpts) -> str:
+    return os.path.abspath(os.path.expanduser(conf.state_path))
+
+
+def database_url(conf: cfg.ConfigOpts) -> str:
+    """`[database] connection`, or the default SQLite file under state_path."""
+    if conf.database.connection:
+        return conf.database.connection
+    return "sqlite:///" + os.path.join(state_path(conf), "nfvmon.sqlite")
+
+
+def monitor_defaults(conf: cfg.ConfigOpts, monitor: str) -> dict[str, int | float]:
+    """The configured defaults of one monitor (`vim`, `ping`, `http_ping`, `tcp`)."""
+    table = defaults.VIM_MONITOR_DEFAULTS if monitor == "vim" else \
+        defaults.VNF_MONITOR_DEFAULTS[monitor]
+    values = {name: conf.monitor[f"{monitor}_{name}"] for name in table}
+    # Whole seconds stay integers, so configured and built-in defaults render the same.
+    return {name: int(v) if isinstance(v, float) and v.is_integer() else v
+            for name, v in values.items()}
