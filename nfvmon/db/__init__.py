@@ -1,0 +1,1 @@
+"""nfvmon's database: models, engine, migrations, and the queries the conductor runs."""

@@ -1,0 +1,223 @@
+"""The queries nfvmon runs, as one small Store class over a sessionmaker.
+
+Status writes from monitors are conditional UPDATEs: the action id check, the guard on the
+current status and the write itself are one SQL statement, so a stale action, a deleted
+resource, or two conductors racing can never overwrite the current state. Every change
+writes one event row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, exists, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from nfvmon.db.engine import make_sessionmaker
+from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
+
+VIM = "vim"
+VNF = "vnf"
+_MODELS = {VIM: Vim, VNF: Vnf}
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """What became of a status write.
+
+    outcome: `changed`, `unchanged` (already that status), `guarded` (the current status
+    does not allow this change; `status` says what it is), or `bad_action` (the writer is
+    not the resource's current action, or the resource is gone).
+    """
+
+    outcome: str
+    status: str | None = None
+    previous: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("changed", "unchanged")
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    resource_type: str
+    resource_id: str
+    status: str
+
+
+class Store:
+    """nfvmon's database, for the conductor and the lifecycle (thread-safe: a session a call)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = make_sessionmaker(engine)
+
+    # --- resources -------------------------------------------------------------------------
+
+    def create_vim(self, vim_id: str, *, target: str, name: str = "", status: str = "PENDING",
+                   action_id: str | None = None) -> Vim:
+        with self._sessions.begin() as session:
+            vim = Vim(id=vim_id, name=name, target=target, status=status)
+            session.add(vim)
+            session.add(Monitor(resource_type=VIM, resource_id=vim_id, action_id=action_id,
+                                started_at=utcnow() if action_id else None))
+            session.add(_event(VIM, vim_id, "CREATE", status, {"target": target}))
+        return vim
+
+    def create_vnf(self, vnf_id: str, *, vdus: Mapping[str, Sequence[str]], name: str = "",
+                   vnfd: str = "", status: str = "ACTIVE", action_id: str | None = None) -> Vnf:
+        with self._sessions.begin() as session:
+            vnf = Vnf(id=vnf_id, name=name, vnfd=vnfd, status=status,
+                      vdus=[Vdu(name=vdu, mgmt_ips=list(ips)) for vdu, ips in vdus.items()])
+            session.add(vnf)
+            session.add(Monitor(resource_type=VNF, resource_id=vnf_id, action_id=action_id,
+                                started_at=utcnow() if action_id else None))
+            session.add(_event(VNF, vnf_id, "CREATE", status,
+                               {"vdus": {k: list(v) for k, v in vdus.items()}}))
+        return self.get_vnf(vnf_id)
+
+    def get_vim(self, vim_id: str) -> Vim | None:
+        with self._sessions() as session:
+            return session.get(Vim, vim_id)
+
+    def get_vnf(self, vnf_id: str) -> Vnf | None:
+        with self._sessions() as session:
+            return session.scalars(select(Vnf).where(Vnf.id == vnf_id)
+                                   .options(selectinload(Vnf.vdus))).first()
+
+    def delete_resource(self, resource_type: str, resource_id: str) -> bool:
+        """Remove a VIM or VNF and its monitor row; its current action then gets bad_action."""
+        model = _MODELS[resource_type]
+        with self._sessions.begin() as session:
+            gone = session.execute(delete(model).where(model.id == resource_id)).rowcount
+            session.execute(delete(Monitor).where(Monitor.resource_type == resource_type,
+                                                  Monitor.resource_id == resource_id))
+            if gone:
+                session.add(_event(resource_type, resource_id, "DELETE", "DELETED", {}))
+        return bool(gone)
+
+    def set_vdu_ips(self, vnf_id: str, mgmt_ips: Mapping[str, Sequence[str]]) -> None:
+        with self._sessions.begin() as session:
+            for vdu, ips in mgmt_ips.items():
+                row = session.get(Vdu, (vnf_id, vdu))
+                if row is None:
+                    session.add(Vdu(vnf_id=vnf_id, name=vdu, mgmt_ips=list(ips)))
+                else:
+                    row.mgmt_ips = list(ips)
+
+    # --- monitors --------------------------------------------------------------------------
+
+    def set_action(self, resource_type: str, resource_id: str, action_id: str | None, *,
+                   workflow_name: str | None = None, execution_id: str | None = None) -> None:
+        """Make `action_id` the resource's current action (None: no action may write)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Monitor)
+                .where(Monitor.resource_type == resource_type,
+                       Monitor.resource_id == resource_id)
+                .values(action_id=action_id, workflow_name=workflow_name,
+                        execution_id=execution_id, started_at=utcnow(),
+                        last_checkin_at=None))
+
+    def get_monitor(self, resource_type: str, resource_id: str) -> Monitor | None:
+        with self._sessions() as session:
+            return session.get(Monitor, (resource_type, resource_id))
+
+    def check_in(self, action_id: str, when: datetime | None = None) -> CheckIn | None:
+        """Record a check-in; None when `action_id` is no resource's current action."""
+        with self._sessions.begin() as session:
+            row = session.execute(
+                update(Monitor).where(Monitor.action_id == action_id)
+                .values(last_checkin_at=when or utcnow())
+                .returning(Monitor.resource_type, Monitor.resource_id)).first()
+            if row is None:
+                return None
+            model = _MODELS[row.resource_type]
+            status = session.scalar(select(model.status).where(model.id == row.resource_id))
+            if status is None:
+                return None
+            return CheckIn(row.resource_type, row.resource_id, status)
+
+    # --- status ----------------------------------------------------------------------------
+
+    def write_status(
+        self,
+        resource_type: str,
+        resource_id: str,
+        status: str,
+        *,
+        action_id: str | None,
+        allowed_from: Iterable[str] | None = None,
+        reason: str = "",
+        event_type: str = "MONITOR",
+        details: Mapping[str, Any] | None = None,
+    ) -> StatusWrite:
+        """Set a status, if `action_id` is current (None: an operator or the conductor itself).
+
+        One UPDATE decides: right action, status allowed to change, status different.
+        """
+        model = _MODELS[resource_type]
+        stmt = update(model).where(model.id == resource_id, model.status != status)
+        if action_id is not None:
+            stmt = stmt.where(exists().where(Monitor.resource_type == resource_type,
+                                             Monitor.resource_id == model.id,
+                                             Monitor.action_id == action_id))
+        if allowed_from is not None:
+            stmt = stmt.where(model.status.in_(list(allowed_from)))
+        stmt = stmt.values(previous_status=model.status, status=status,
+                           status_reason=reason, updated_at=utcnow())
+        with self._sessions.begin() as session:
+            previous = session.execute(stmt.returning(model.previous_status),
+                                       execution_options={"synchronize_session": False}
+                                       ).scalar_one_or_none()
+            if previous is not None:
+                session.add(_event(resource_type, resource_id, event_type, status,
+                                   {"from": previous, "reason": reason, **(details or {})}))
+                return StatusWrite("changed", status, previous)
+            return self._why_not_written(session, model, resource_type, resource_id, status,
+                                         action_id)
+
+    @staticmethod
+    def _why_not_written(session: Session, model, resource_type: str, resource_id: str,
+                         status: str, action_id: str | None) -> StatusWrite:
+        current = session.execute(
+            select(model.status, Monitor.action_id)
+            .join(Monitor, (Monitor.resource_type == resource_type)
+                  & (Monitor.resource_id == model.id), isouter=True)
+            .where(model.id == resource_id)).first()
+        if current is None or (action_id is not None and current.action_id != action_id):
+            return StatusWrite("bad_action")
+        if current.status == status:
+            return StatusWrite("unchanged", status)
+        return StatusWrite("guarded", current.status)
+
+    def record_heal_attempt(self, vnf_id: str, attempts: int, when: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(update(Vnf).where(Vnf.id == vnf_id)
+                            .values(heal_attempts=attempts, last_heal_at=when))
+
+    def add_event(self, resource_type: str, resource_id: str, event_type: str, state: str,
+                  details: Mapping[str, Any] | None = None) -> None:
+        with self._sessions.begin() as session:
+            session.add(_event(resource_type, resource_id, event_type, state, details or {}))
+
+    def events(self, resource_type: str, resource_id: str) -> list[Event]:
+        with self._sessions() as session:
+            return list(session.scalars(
+                select(Event).where(Event.resource_type == resource_type,
+                                    Event.resource_id == resource_id).order_by(Event.id)))
+
+    def statuses(self, resource_type: str) -> dict[str, str]:
+        model = _MODELS[resource_type]
+        with self._sessions() as session:
+            return dict(session.execute(select(model.id, model.status)).all())
+
+
+def _event(resource_type: str, resource_id: str, event_type: str, state: str,
+           details: Mapping[str, Any]) -> Event:
+    return Event(resource_type=resource_type, resource_id=resource_id, event_type=event_type,
+                 state=state, details=dict(details), created_at=utcnow())

@@ -1,0 +1,93 @@
+"""SQLAlchemy 2 models: VIMs, VNFs with their VDUs, monitors (current action ids), events.
+
+The current `action_id` of a resource lives in `monitors`; a status write is accepted only
+when the writer's action id is that one, decided inside the UPDATE statement itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ID = String(128)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Vim(Base):
+    __tablename__ = "vims"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    target: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    previous_status: Mapped[str | None] = mapped_column(String(32))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Vnf(Base):
+    __tablename__ = "vnfs"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    previous_status: Mapped[str | None] = mapped_column(String(32))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    vnfd: Mapped[str] = mapped_column(Text, default="")
+    heal_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_heal_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    vdus: Mapped[list[Vdu]] = relationship(
+        back_populates="vnf", cascade="all, delete-orphan", order_by="Vdu.name")
+
+
+class Vdu(Base):
+    __tablename__ = "vdus"
+
+    vnf_id: Mapped[str] = mapped_column(ForeignKey("vnfs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mgmt_ips: Mapped[list] = mapped_column(JSON, default=list)
+
+    vnf: Mapped[Vnf] = relationship(back_populates="vdus")
+
+
+class Monitor(Base):
+    """The monitor of one resource: its current action and where it runs in Mistral."""
+
+    __tablename__ = "monitors"
+
+    resource_type: Mapped[str] = mapped_column(String(8), primary_key=True)  # vim | vnf
+    resource_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    action_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    workflow_name: Mapped[str | None] = mapped_column(String(255))
+    execution_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_checkin_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Event(Base):
+    """One row per status change (and per lifecycle step): the resource's history."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_resource", "resource_type", "resource_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(8))
+    resource_id: Mapped[str] = mapped_column(ID)
+    event_type: Mapped[str] = mapped_column(String(16))  # MONITOR, CREATE, DELETE, POLICY...
+    state: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
