@@ -43,11 +43,34 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(vnf)
     vnf.set_defaults(handler=_generate_vnf)
 
+    conductor = commands.add_parser("conductor", help="run a conductor (RPC server)")
+    _add_config_option(conductor)
+    conductor.set_defaults(handler=_conductor)
+
+    db = commands.add_parser("db", help="manage nfvmon's database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="create or migrate the schema to the "
+                                                      "latest revision")
+    _add_config_option(upgrade)
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    vnf_cmd = commands.add_parser("vnf", help="operate on monitored VNFs")
+    vnf_commands = vnf_cmd.add_subparsers(dest="vnf_command", required=True, metavar="ACTION")
+    clear = vnf_commands.add_parser("clear-error", help="lift a VNF's cooldown ERROR")
+    clear.add_argument("vnf_id", metavar="ID")
+    _add_config_option(clear)
+    clear.set_defaults(handler=_vnf_clear_error)
+
     validate = commands.add_parser(
         "validate", help="check workflow files with Mistral's parser and the nfvmon actions")
     validate.add_argument("files", nargs="+", metavar="WORKFLOW.yaml")
     validate.set_defaults(handler=_validate)
     return parser
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config-file", action="append", metavar="FILE",
+                        help="nfvmon configuration file (repeatable; later files win)")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +107,45 @@ def _generate_vnf(args) -> int:
 
     mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
     return _emit(vnf_workflow(args.vnfd, args.vnf_id, mgmt_ips, args.action_id), args)
+
+
+def _conductor(args) -> int:
+    from nfvmon import config
+    from nfvmon.conductor_rpc.server import serve
+
+    serve(config.load(args.config_file))
+    return 0
+
+
+def _open_store(args):
+    from nfvmon import config
+    from nfvmon.db.api import Store
+    from nfvmon.db.engine import make_engine
+
+    conf = config.load(args.config_file, setup_logging=False)
+    return Store(make_engine(config.database_url(conf)))
+
+
+def _db_upgrade(args) -> int:
+    from nfvmon import config
+    from nfvmon.db.migrate import current_revision, upgrade
+
+    url = config.database_url(config.load(args.config_file, setup_logging=False))
+    upgrade(url)
+    print(f"database at revision {current_revision(url)}")
+    return 0
+
+
+def _vnf_clear_error(args) -> int:
+    written = _open_store(args).clear_vnf_error(args.vnf_id)
+    if written.outcome == "changed":
+        print(f"VNF {args.vnf_id}: ERROR cleared, now ACTIVE")
+        return 0
+    if written.outcome == "bad_action":
+        print(f"nfvmon: no VNF {args.vnf_id}", file=sys.stderr)
+    else:
+        print(f"nfvmon: VNF {args.vnf_id} is {written.status}, not ERROR", file=sys.stderr)
+    return EXIT_INPUT
 
 
 def _validate(args) -> int:

@@ -138,3 +138,30 @@ def monitor_defaults(conf: cfg.ConfigOpts, monitor: str) -> dict[str, int | floa
     # Whole seconds stay integers, so configured and built-in defaults render the same.
     return {name: int(v) if isinstance(v, float) and v.is_integer() else v
             for name, v in values.items()}
+
+
+def load(config_files: list[str] | None = None, conf: cfg.ConfigOpts = cfg.CONF,
+         setup_logging: bool = True) -> cfg.ConfigOpts:
+    """Register options, read `config_files`, and set up oslo.log; errors are InputErrors."""
+    from oslo_log import log as oslo_log
+
+    from nfvmon.errors import InputError
+
+    register_opts(conf)
+    try:
+        oslo_log.register_options(conf)
+    except cfg.ArgsAlreadyParsedError:
+        pass
+    files = list(config_files or [])
+    for path in files:
+        if not os.path.isfile(path):
+            raise InputError(path, (), "no such configuration file")
+    try:
+        conf(args=[], project="nfvmon", default_config_files=files)
+    except cfg.ConfigFileParseError as exc:
+        raise InputError(exc.config_file, (), f"cannot parse: {exc.msg}") from None
+    except cfg.Error as exc:
+        raise InputError(files[0] if files else "configuration", (), str(exc)) from None
+    if setup_logging:
+        oslo_log.setup(conf, "nfvmon")
+    return conf

@@ -195,7 +195,16 @@ class Store:
             return StatusWrite("unchanged", status)
         return StatusWrite("guarded", current.status)
 
-    def record_heal_attempt(self, vnf_id: str, attempts: int, when: datetime) -> None:
+    def clear_vnf_error(self, vnf_id: str) -> StatusWrite:
+        """An operator's clear: ERROR → ACTIVE, and the respawn/heal count starts afresh."""
+        written = self.write_status(VNF, vnf_id, "ACTIVE", action_id=None,
+                                    allowed_from=("ERROR",), reason="error cleared",
+                                    event_type="CLEAR")
+        if written.outcome == "changed":
+            self.record_heal_attempt(vnf_id, 0, None)
+        return written
+
+    def record_heal_attempt(self, vnf_id: str, attempts: int, when: datetime | None) -> None:
         with self._sessions.begin() as session:
             session.execute(update(Vnf).where(Vnf.id == vnf_id)
                             .values(heal_attempts=attempts, last_heal_at=when))

@@ -1,0 +1,1 @@
+"""The conductor: RPC server, client APIs, policy actions and VNF managers."""

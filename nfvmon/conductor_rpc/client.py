@@ -1,0 +1,84 @@
+"""Client-side RPC APIs: the only place that knows targets, topics and method names.
+
+`ConductorAPI` is what monitor actions (and the lifecycle) call; `MonitorControlAPI` is what
+the conductor and the lifecycle use to reach one running monitor action, on topic
+`KILL_ACTION` with the action id as server name, so its queue is `KILL_ACTION.<action_id>`
+and a kill reaches the action it names and no other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import oslo_messaging as messaging
+
+EXCHANGE = "nfvmon"
+VERSION = "1.0"
+DEFAULT_TOPIC = "nfvmon_conductor"
+KILL_TOPIC = "KILL_ACTION"
+
+# Answers the conductor gives besides a status.
+BAD_ACTION = "bad_action"
+OK = "ok"
+RESYNC = "resync"
+ERROR_PREFIX = "error: "
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    """Digest of what an action believes (`{"status": ...}`); both sides compute it alike."""
+    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def conductor_target(topic: str = DEFAULT_TOPIC, server: str | None = None) -> messaging.Target:
+    return messaging.Target(topic=topic, exchange=EXCHANGE, version=VERSION, server=server)
+
+
+def control_target(action_id: str) -> messaging.Target:
+    return messaging.Target(topic=KILL_TOPIC, exchange=EXCHANGE, version=VERSION,
+                            server=action_id)
+
+
+class ConductorAPI:
+    """Calls into the conductors (any one of them on the topic answers)."""
+
+    def __init__(self, transport: messaging.Transport, topic: str = DEFAULT_TOPIC,
+                 timeout: float = 30):
+        self._client = messaging.get_rpc_client(transport, conductor_target(topic),
+                                                timeout=timeout)
+
+    def update_vim(self, ctxt: dict, vim_id: str, status: str, action_id: str) -> str:
+        return self._client.call(ctxt, "update_vim", vim_id=vim_id, status=status,
+                                 action_id=action_id)
+
+    def execute_policy_action(self, ctxt: dict, vnf: Mapping[str, Any] | str,
+                              monitor_return_value: Mapping[str, Any],
+                              policy_actions: Mapping[str, str], action_id: str) -> str:
+        return self._client.call(ctxt, "execute_policy_action", vnf=vnf,
+                                 monitor_return_value=monitor_return_value,
+                                 policy_actions=policy_actions, action_id=action_id)
+
+    def check_in(self, ctxt: dict, action_id: str, digest: str) -> str:
+        """`ok`, `bad_action` (exit), or `resync` (re-send the full state)."""
+        return self._client.call(ctxt, "check_in", action_id=action_id, digest=digest)
+
+
+class MonitorControlAPI:
+    """Casts to one running monitor action: `kill` it, or `update` its targets."""
+
+    def __init__(self, transport: messaging.Transport):
+        self._transport = transport
+
+    def _client(self, action_id: str):
+        return messaging.get_rpc_client(self._transport, control_target(action_id))
+
+    def kill(self, ctxt: dict, action_id: str) -> None:
+        self._client(action_id).cast(ctxt, "kill", action_id=action_id)
+
+    def update(self, ctxt: dict, action_id: str, parameter: Mapping[str, Any]) -> None:
+        """`parameter` is `{"mgmt_ips": {VDU: [IP, ...]}}` for a VNF monitor."""
+        self._client(action_id).cast(ctxt, "update", action_id=action_id,
+                                     parameter=dict(parameter))

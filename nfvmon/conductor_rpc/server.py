@@ -1,0 +1,85 @@
+"""`nfvmon conductor`: the oslo.messaging RPC server that owns the database.
+
+Target: topic `[conductor] topic` (default nfvmon_conductor), exchange `nfvmon`, version
+1.0, server `[DEFAULT] host`, threading executor. Several conductors on one topic share the
+calls; PostgreSQL lets them share the state too.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import oslo_messaging as messaging
+
+from nfvmon import config
+from nfvmon.conductor_rpc import client, states
+from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
+from nfvmon.conductor_rpc.metrics import Metrics
+from nfvmon.conductor_rpc.policy_actions import load_policy_actions
+from nfvmon.conductor_rpc.policy_runner import PolicyRunner
+from nfvmon.conductor_rpc.vnf_managers import load_manager
+from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.engine import make_engine
+
+LOG = logging.getLogger(__name__)
+
+
+def heal_policy(conf) -> states.HealPolicy:
+    c = conf.conductor
+    return states.HealPolicy(max_attempts=c.max_heal_attempts,
+                             backoff_initial=c.heal_backoff_initial,
+                             backoff_max=c.heal_backoff_max,
+                             reset_after=max(c.heal_backoff_max, c.checkin_interval) * 2)
+
+
+class Conductor:
+    """One conductor: RPC server, policy runner, metrics; start() and stop()."""
+
+    def __init__(self, conf, transport: messaging.Transport | None = None,
+                 store: Store | None = None):
+        self.conf = conf
+        self.transport = transport or messaging.get_rpc_transport(conf)
+        self.store = store or Store(make_engine(config.database_url(conf)))
+        self.metrics = Metrics(lambda: {VIM: self.store.statuses(VIM),
+                                        VNF: self.store.statuses(VNF)})
+        self.runner = PolicyRunner(
+            self.store, load_policy_actions(conf), load_manager(conf), heal_policy(conf),
+            workers=conf.conductor.policy_workers,
+            timeout=conf.conductor.policy_action_timeout,
+            control=client.MonitorControlAPI(self.transport),
+            on_outcome=lambda action, outcome: self.metrics.policy_actions.labels(
+                action, outcome).inc())
+        self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
+        self.server = messaging.get_rpc_server(
+            self.transport, client.conductor_target(conf.conductor.topic, conf.host),
+            [self.endpoint], executor="threading",
+            access_policy=messaging.DefaultRPCAccessPolicy)
+
+    def start(self) -> None:
+        if self.conf.conductor.metrics_port:
+            self.metrics.serve(self.conf.conductor.metrics_port, self.conf.conductor.metrics_host)
+        self.server.start()
+        LOG.info("conductor %s listening on topic %s", self.conf.host,
+                 self.conf.conductor.topic)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.server.wait()
+        self.runner.shutdown(wait=False)
+
+
+def serve(conf) -> None:
+    """Run a conductor until SIGTERM or SIGINT."""
+    conductor = Conductor(conf)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    conductor.start()
+    try:
+        stopping.wait()
+    finally:
+        LOG.info("conductor %s stopping", conf.host)
+        conductor.stop()
+        conductor.transport.cleanup()

@@ -1,0 +1,70 @@
+"""Statuses, who may write them, and the heal back-off decision (pure functions).
+
+Like Akanda RUG's state machine, the decisions here take an observation and return what to
+do; the conductor's I/O happens elsewhere, so tests drive these without sockets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# VIM statuses; a monitor action may write only the last two.
+VIM_PENDING, VIM_REACHABLE, VIM_UNREACHABLE = "PENDING", "REACHABLE", "UNREACHABLE"
+VIM_MONITOR_STATUSES = (VIM_REACHABLE, VIM_UNREACHABLE)
+
+# VNF statuses.
+ACTIVE, DEAD, ERROR = "ACTIVE", "DEAD", "ERROR"
+PENDING_CREATE, PENDING_HEAL = "PENDING_CREATE", "PENDING_HEAL"
+PENDING_SCALE_OUT, PENDING_DELETE = "PENDING_SCALE_OUT", "PENDING_DELETE"
+
+# Events a VNF monitor reports: `failure` runs the policy's action, `recovery` (a target
+# that answers again while the VNF is DEAD with no action pending) makes it ACTIVE again.
+FAILURE, RECOVERY = "failure", "recovery"
+MONITOR_EVENTS = (FAILURE, RECOVERY)
+
+#: A failure report may mark a VNF DEAD only from ACTIVE: never while PENDING_* or ERROR.
+DEAD_ALLOWED_FROM = (ACTIVE,)
+RECOVERY_ALLOWED_FROM = (DEAD,)
+
+
+def is_pending(status: str) -> bool:
+    return status.startswith("PENDING_")
+
+
+@dataclass(frozen=True)
+class HealPolicy:
+    max_attempts: int
+    backoff_initial: float
+    backoff_max: float
+    #: A VNF that stayed healthy this long since its last heal starts counting afresh.
+    reset_after: float
+
+
+@dataclass(frozen=True)
+class HealDecision:
+    """`attempt` now (as attempt number `attempt`), `wait` `delay` seconds, or `give_up`."""
+
+    verdict: str
+    attempt: int = 0
+    delay: float = 0.0
+
+
+def decide_heal(policy: HealPolicy, attempts: int, last_heal_at: datetime | None,
+                now: datetime) -> HealDecision:
+    """Whether another respawn/heal may start, after how long, or whether to stop trying.
+
+    The n-th attempt (n >= 2) waits backoff_initial * 2**(n-2) seconds (capped at
+    backoff_max) after the previous one; after max_attempts the VNF goes to ERROR.
+    """
+    if last_heal_at is not None and (now - last_heal_at).total_seconds() >= policy.reset_after:
+        attempts = 0
+    if attempts >= policy.max_attempts:
+        return HealDecision("give_up", attempts)
+    if attempts == 0 or last_heal_at is None:
+        return HealDecision("attempt", attempts + 1)
+    wait = min(policy.backoff_initial * 2 ** (attempts - 1), policy.backoff_max)
+    due = last_heal_at + timedelta(seconds=wait)
+    if now >= due:
+        return HealDecision("attempt", attempts + 1)
+    return HealDecision("wait", attempts + 1, (due - now).total_seconds())
