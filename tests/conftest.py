@@ -27,3 +27,71 @@ def require_module(name: str):
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
+
+
+def unavailable(reason: str):
+    """A service the test needs is missing: fail in CI, skip (saying why) elsewhere."""
+    if in_ci():
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+
+def _pg_admin_connection():
+    psycopg2 = require_module("psycopg2")
+    try:
+        connection = psycopg2.connect(connect_timeout=5, **PG_ADMIN)
+    except psycopg2.OperationalError as exc:
+        unavailable(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}".strip())
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import uuid
+
+    name = f"nfvmon_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_connection()
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The same test against SQLite (the default) and PostgreSQL (several conductors)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(database_url):
+    from nfvmon.db.api import Store
+    from nfvmon.db.engine import make_engine
+    from nfvmon.db.migrate import upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield Store(engine)
+    engine.dispose()
+
+
+def rabbit_url() -> str:
+    """The real broker; fail in CI / skip elsewhere when nothing listens on 5672."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError as exc:
+        unavailable(f"RabbitMQ is not reachable on 127.0.0.1:5672: {exc}")
+    return "rabbit://guest:guest@127.0.0.1:5672/"

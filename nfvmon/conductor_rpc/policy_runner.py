@@ -133,6 +133,9 @@ class PolicyRunner:
                         f"{error}", allowed_from=(from_status,))
             self._on_outcome(job.action_name, outcome)
             return self._run_again_later(job)
+        elif plugin.capped:
+            self._give_up(job, attempt, error)
+            return True
         else:
             self._write(job, states.ERROR, f"{job.action_name} failed: {error}",
                         allowed_from=(from_status,))
@@ -172,10 +175,11 @@ class PolicyRunner:
         self._write(job, result.status, result.reason, allowed_from=(from_status,),
                     details={"mgmt_ips": result.mgmt_ips} if result.mgmt_ips else None)
 
-    def _give_up(self, job: PolicyJob, attempts: int) -> None:
+    def _give_up(self, job: PolicyJob, attempts: int, last_error: str = "") -> None:
+        last = f" (last: {last_error})" if last_error else ""
         self._write(job, states.ERROR,
-                    f"{job.action_name} gave up after {attempts} attempts; clear the error "
-                    f"(nfvmon vnf clear-error {job.vnf_id}) to try again",
+                    f"{job.action_name} gave up after {attempts} attempts{last}; clear the "
+                    f"error (nfvmon vnf clear-error {job.vnf_id}) to try again",
                     allowed_from=(states.DEAD, states.PENDING_HEAL))
         self._on_outcome(job.action_name, "gave_up")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ID = String(128)
@@ -16,6 +16,23 @@ ID = String(128)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: nfvmon stores aware UTC datetimes only")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -31,8 +48,8 @@ class Vim(Base):
     status: Mapped[str] = mapped_column(String(32))
     previous_status: Mapped[str | None] = mapped_column(String(32))
     status_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Vnf(Base):
@@ -45,9 +62,9 @@ class Vnf(Base):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     vnfd: Mapped[str] = mapped_column(Text, default="")
     heal_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_heal_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_heal_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     vdus: Mapped[list[Vdu]] = relationship(
         back_populates="vnf", cascade="all, delete-orphan", order_by="Vdu.name")
@@ -74,8 +91,8 @@ class Monitor(Base):
     action_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     workflow_name: Mapped[str | None] = mapped_column(String(255))
     execution_id: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_checkin_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Event(Base):
@@ -90,4 +107,4 @@ class Event(Base):
     event_type: Mapped[str] = mapped_column(String(16))  # MONITOR, CREATE, DELETE, POLICY...
     state: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

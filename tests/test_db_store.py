@@ -1,0 +1,93 @@
+"""The database rules, on SQLite and PostgreSQL: only the current action may write."""
+
+from __future__ import annotations
+
+import threading
+
+from nfvmon.db.api import VIM, VNF
+from nfvmon.db.migrate import current_revision
+
+
+def test_upgrade_reaches_the_head_revision(store, database_url):
+    assert current_revision(database_url) == "0001"
+
+
+def test_current_action_writes_and_each_change_is_one_event(store):
+    store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "changed"
+    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "unchanged"
+    assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="a1").previous == "REACHABLE"
+    events = [(e.event_type, e.state) for e in store.events(VIM, "vim-1")]
+    assert events == [("CREATE", "PENDING"), ("MONITOR", "REACHABLE"), ("MONITOR", "UNREACHABLE")]
+
+
+def test_stale_action_gets_bad_action_and_changes_nothing(store):
+    store.create_vim("vim-1", target="127.0.0.1", action_id="old")
+    store.set_action(VIM, "vim-1", "new", workflow_name="vim_id_vim-1")
+    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="old").outcome == "bad_action"
+    assert store.get_vim("vim-1").status == "PENDING"
+    assert store.check_in("old") is None
+    assert store.check_in("new").resource_id == "vim-1"
+
+
+def test_deleted_resource_gets_bad_action(store):
+    store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+    assert store.delete_resource(VIM, "vim-1")
+    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "bad_action"
+    assert store.check_in("a1") is None
+    assert [e.event_type for e in store.events(VIM, "vim-1")] == ["CREATE", "DELETE"]
+
+
+def test_guard_keeps_a_pending_vnf_from_going_dead(store):
+    store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"]}, status="PENDING_HEAL",
+                     action_id="a1")
+    written = store.write_status(VNF, "vnf-1", "DEAD", action_id="a1", allowed_from=["ACTIVE"])
+    assert (written.outcome, written.status) == ("guarded", "PENDING_HEAL")
+    assert store.get_vnf("vnf-1").status == "PENDING_HEAL"
+
+
+def test_clear_error_is_the_only_way_out_of_error(store):
+    store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"]}, status="ERROR", action_id="a1")
+    store.record_heal_attempt("vnf-1", 3, None)
+    assert store.write_status(VNF, "vnf-1", "DEAD", action_id="a1",
+                              allowed_from=["ACTIVE"]).outcome == "guarded"
+    assert store.clear_vnf_error("vnf-1").outcome == "changed"
+    vnf = store.get_vnf("vnf-1")
+    assert (vnf.status, vnf.heal_attempts) == ("ACTIVE", 0)
+    assert store.clear_vnf_error("vnf-1").outcome == "unchanged"  # already ACTIVE
+
+
+def test_vdu_addresses_are_replaced_and_added(store):
+    store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"]}, action_id="a1")
+    store.set_vdu_ips("vnf-1", {"VDU1": ["127.0.0.3"], "VDU2": ["127.0.0.4", "127.0.0.5"]})
+    vnf = store.get_vnf("vnf-1")
+    assert {v.name: v.mgmt_ips for v in vnf.vdus} == {"VDU1": ["127.0.0.3"],
+                                                       "VDU2": ["127.0.0.4", "127.0.0.5"]}
+
+
+def test_racing_old_and_new_actions_never_let_the_old_one_write(store):
+    """Two writers hammer the row while the current action switches from old to new."""
+    store.create_vim("vim-1", target="127.0.0.1", action_id="old")
+    switched = threading.Event()
+    late_old_writes = []
+
+    def writer(action_id: str, statuses: tuple[str, str]):
+        for i in range(60):
+            outcome = store.write_status(VIM, "vim-1", statuses[i % 2], action_id=action_id)
+            if action_id == "old" and switched.is_set() and outcome.accepted:
+                late_old_writes.append(i)
+            if i == 20 and action_id == "old":
+                store.set_action(VIM, "vim-1", "new")
+                switched.set()
+
+    threads = [threading.Thread(target=writer, args=("old", ("REACHABLE", "UNREACHABLE"))),
+               threading.Thread(target=writer, args=("new", ("UNREACHABLE", "REACHABLE")))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert late_old_writes == []
+    final = store.write_status(VIM, "vim-1", "REACHABLE", action_id="new")
+    assert final.accepted
+    assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="old").outcome == \
+        "bad_action"
