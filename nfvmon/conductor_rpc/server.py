@@ -1,8 +1,9 @@
 """`nfvmon conductor`: the oslo.messaging RPC server that owns the database.
 
 Target: topic `[conductor] topic` (default nfvmon_conductor), exchange `nfvmon`, version
-1.0, server `[DEFAULT] host`, threading executor. Several conductors on one topic share the
-calls; PostgreSQL lets them share the state too.
+1.0, server `[DEFAULT] host`, threading executor (oslo.messaging's default and, since
+eventlet's deprecation, its only one: passing `executor=` only earns a warning). Several
+conductors on one topic share the calls; PostgreSQL lets them share the state too.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ class Conductor:
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
-            [self.endpoint], executor="threading",
-            access_policy=messaging.DefaultRPCAccessPolicy)
+            [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
 
     def start(self) -> None:
         if self.conf.conductor.metrics_port:

@@ -1,0 +1,181 @@
+"""The conductor over oslo.messaging: the in-memory fake:// transport and the real RabbitMQ.
+
+On fake:// every call() takes about 50 ms (the driver polls), so those tests keep calls few.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+import oslo_messaging as messaging
+import pytest
+from oslo_config import cfg
+
+from nfvmon import config
+from nfvmon.conductor_rpc.client import (
+    ConductorAPI,
+    MonitorControlAPI,
+    control_target,
+    state_digest,
+)
+from nfvmon.conductor_rpc.server import Conductor
+from nfvmon.db.api import VIM, Store
+from nfvmon.db.engine import make_engine
+from nfvmon.db.migrate import upgrade
+from tests.conftest import rabbit_url
+
+
+@pytest.fixture
+def conf():
+    """The global cfg.CONF (oslo.messaging registers options only there), reset afterwards."""
+    conf = cfg.CONF
+    config.register_opts(conf)
+    conf([], project="nfvmon")
+    yield conf
+    conf.reset()
+
+
+def _store(url: str) -> Store:
+    upgrade(url)
+    return Store(make_engine(url))
+
+
+def _conductor(conf, url: str, transport_url: str, topic: str):
+    conf.set_override("connection", url, group="database")
+    conf.set_override("topic", topic, group="conductor")
+    transport = messaging.get_rpc_transport(conf, url=transport_url)
+    conductor = Conductor(conf, transport=transport, store=_store(url))
+    conductor.start()
+    return conductor, transport
+
+
+def test_update_vim_round_trip_on_the_fake_transport(conf, tmp_path):
+    url = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+    conductor, transport = _conductor(conf, url, "fake://", "nfvmon_conductor")
+    try:
+        conductor.store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+        api = ConductorAPI(transport, timeout=10)
+        assert api.update_vim({}, "vim-1", "REACHABLE", "a1") == "REACHABLE"
+        assert api.update_vim({}, "vim-1", "UNREACHABLE", "stale") == "bad_action"
+        assert api.update_vim({}, "vim-1", "ASLEEP", "a1").startswith("error: unknown VIM status")
+        assert api.check_in({}, "a1", state_digest({"status": "REACHABLE"})) == "ok"
+        assert conductor.store.get_vim("vim-1").status == "REACHABLE"
+    finally:
+        conductor.stop()
+        transport.cleanup()
+
+
+class _ControlEndpoint:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self):
+        self.calls = []
+        self.got = threading.Event()
+
+    def kill(self, ctxt, action_id):
+        self.calls.append(("kill", action_id))
+        self.got.set()
+
+    def update(self, ctxt, action_id, parameter):
+        self.calls.append(("update", action_id, parameter))
+        self.got.set()
+
+
+def test_kill_reaches_the_named_action_and_no_other_over_rabbitmq(conf):
+    transport = messaging.get_rpc_transport(conf, url=rabbit_url())
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    endpoints = {old: _ControlEndpoint(), new: _ControlEndpoint()}
+    servers = [messaging.get_rpc_server(transport, control_target(action_id), [endpoint],
+                                        access_policy=messaging.DefaultRPCAccessPolicy)
+               for action_id, endpoint in endpoints.items()]
+    for server in servers:
+        server.start()
+    try:
+        control = MonitorControlAPI(transport)
+        control.kill({}, old)
+        control.update({}, new, {"mgmt_ips": {"VDU1": ["127.0.0.3"]}})
+        assert endpoints[old].got.wait(10) and endpoints[new].got.wait(10)
+        time.sleep(0.3)
+        assert endpoints[old].calls == [("kill", old)]
+        assert endpoints[new].calls == [("update", new, {"mgmt_ips": {"VDU1": ["127.0.0.3"]}})]
+    finally:
+        for server in servers:
+            server.stop()
+            server.wait()
+        transport.cleanup()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_conductor_process(tmp_path, name: str, db_url: str, topic: str, port: int):
+    conf_file = tmp_path / f"{name}.conf"
+    conf_file.write_text(
+        f"[DEFAULT]\nhost = {name}\ntransport_url = {rabbit_url()}\n"
+        f"state_path = {tmp_path}\n"
+        f"[database]\nconnection = {db_url}\n"
+        f"[conductor]\ntopic = {topic}\nmetrics_port = {port}\n")
+    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "nfvmon.cli", "conductor",
+                                "--config-file", str(conf_file)], stdout=log, stderr=log,
+                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return process, log
+
+
+def _rpc_count(port: int) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    match = re.search(r'nfvmon_rpc_seconds_count\{method="update_vim"\} (\S+)', text)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_two_conductors_share_one_topic_and_one_postgresql(conf, tmp_path, postgres_url):
+    store = _store(postgres_url)
+    topic = f"nfvmon_test_{uuid.uuid4().hex[:8]}"
+    ports = [_free_port(), _free_port()]
+    procs = [_start_conductor_process(tmp_path, f"conductor-{i}", postgres_url, topic, port)
+             for i, port in enumerate(ports)]
+    transport = messaging.get_rpc_transport(conf, url=rabbit_url())
+    try:
+        api = ConductorAPI(transport, topic=topic, timeout=5)
+        store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+        deadline = time.monotonic() + 60
+        while True:  # both up: each answers on its metrics port, the topic answers calls
+            try:
+                if all(_rpc_count(p) >= 0 for p in ports) and \
+                        api.update_vim({}, "vim-1", "REACHABLE", "a1") == "REACHABLE":
+                    break
+            except (OSError, messaging.MessagingTimeout):
+                pass
+            assert time.monotonic() < deadline, [p.read_text() for p in tmp_path.glob("*.log")]
+            time.sleep(0.5)
+        statuses = ["UNREACHABLE", "REACHABLE"] * 30
+        answers = [api.update_vim({}, "vim-1", status, "a1") for status in statuses]
+        assert answers == statuses
+        store.set_action(VIM, "vim-1", "a2")
+        assert api.update_vim({}, "vim-1", "UNREACHABLE", "a1") == "bad_action"
+        counts = [_rpc_count(port) for port in ports]
+        assert all(count > 0 for count in counts), counts  # both conductors served calls
+        events = [e for e in store.events(VIM, "vim-1") if e.event_type == "MONITOR"]
+        assert len(events) == 61 and store.get_vim("vim-1").status == "REACHABLE"
+    finally:
+        transport.cleanup()
+        for process, log in procs:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        store.engine.dispose()
