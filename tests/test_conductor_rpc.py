@@ -35,12 +35,28 @@ from tests.conftest import rabbit_url
 
 @pytest.fixture
 def conf():
-    """The global cfg.CONF (oslo.messaging registers options only there), reset afterwards."""
+    """The global cfg.CONF (oslo.messaging registers options only there), restored afterwards.
+
+    nfvmon's options are unregistered again: Mistral (imported by other tests) registers
+    oslo.db's own `[database] connection` on cfg.CONF and fails if ours is already there.
+    """
     conf = cfg.CONF
+    registered = [(group, opt) for group, opts in config.GROUPS.items() for opt in opts
+                  if not _is_registered(conf, opt, group)]
     config.register_opts(conf)
     conf([], project="nfvmon")
     yield conf
     conf.reset()
+    conf.clear()
+    for group, opt in registered:
+        conf.unregister_opt(opt, group=group)
+
+
+def _is_registered(conf, opt, group) -> bool:
+    try:
+        return opt.dest in (conf[group] if group else conf)
+    except cfg.NoSuchOptError:
+        return False
 
 
 def _store(url: str) -> Store:

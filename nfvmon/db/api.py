@@ -8,13 +8,26 @@ writes one event row in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import selectinload
 
 from nfvmon.db.engine import make_sessionmaker
 from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
@@ -55,6 +68,10 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = make_sessionmaker(engine)
+        self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time, and its busy handler sleeps in millisecond steps;
+        # queueing our own writers on a lock is much faster than letting them collide.
+        self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
 
     # --- resources -------------------------------------------------------------------------
 
@@ -161,30 +178,31 @@ class Store:
         One UPDATE decides: right action, status allowed to change, status different.
         """
         model = _MODELS[resource_type]
-        stmt = update(model).where(model.id == resource_id, model.status != status)
-        if action_id is not None:
-            stmt = stmt.where(exists().where(Monitor.resource_type == resource_type,
-                                             Monitor.resource_id == model.id,
-                                             Monitor.action_id == action_id))
-        if allowed_from is not None:
-            stmt = stmt.where(model.status.in_(list(allowed_from)))
-        stmt = stmt.values(previous_status=model.status, status=status,
-                           status_reason=reason, updated_at=utcnow())
-        with self._sessions.begin() as session:
-            previous = session.execute(stmt.returning(model.previous_status),
-                                       execution_options={"synchronize_session": False}
-                                       ).scalar_one_or_none()
+        allowed = tuple(allowed_from) if allowed_from is not None else None
+        params = {"rid": resource_id, "new_status": status, "aid": action_id,
+                  "reason": reason, "now": utcnow(), "allowed": list(allowed or ())}
+        # SQLAlchemy Core, statements built once: this is the conductor's hot path.
+        with self._write_lock, self.engine.begin() as connection:
+            if not self._sqlite:
+                # A status is re-sent by its monitor (check-in resync) if a crash loses it:
+                # no need to wait for this commit's WAL flush.
+                connection.execute(_ASYNC_COMMIT)
+            previous = connection.execute(
+                _status_update(resource_type, action_id is not None, allowed is not None),
+                params).scalar_one_or_none()
             if previous is not None:
-                session.add(_event(resource_type, resource_id, event_type, status,
-                                   {"from": previous, "reason": reason, **(details or {})}))
+                connection.execute(_EVENT_INSERT, {
+                    "resource_type": resource_type, "resource_id": resource_id,
+                    "event_type": event_type, "state": status, "created_at": params["now"],
+                    "details": {"from": previous, "reason": reason, **(details or {})}})
                 return StatusWrite("changed", status, previous)
-            return self._why_not_written(session, model, resource_type, resource_id, status,
-                                         action_id)
+            return self._why_not_written(connection, model, resource_type, resource_id,
+                                         status, action_id)
 
     @staticmethod
-    def _why_not_written(session: Session, model, resource_type: str, resource_id: str,
+    def _why_not_written(connection: Connection, model, resource_type: str, resource_id: str,
                          status: str, action_id: str | None) -> StatusWrite:
-        current = session.execute(
+        current = connection.execute(
             select(model.status, Monitor.action_id)
             .join(Monitor, (Monitor.resource_type == resource_type)
                   & (Monitor.resource_id == model.id), isouter=True)
@@ -224,6 +242,32 @@ class Store:
         model = _MODELS[resource_type]
         with self._sessions() as session:
             return dict(session.execute(select(model.id, model.status)).all())
+
+
+_EVENT_INSERT = insert(Event.__table__)
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+@functools.cache
+def _status_update(resource_type: str, check_action: bool, check_allowed: bool):
+    """UPDATE <resources> SET previous_status = status, status = :new_status, ...
+    WHERE id = :rid AND status <> :new_status
+      [AND EXISTS (current action is :aid)] [AND status IN :allowed]
+    RETURNING previous_status -- the old status, since SET reads the row before the update.
+    """
+    table = _MODELS[resource_type].__table__
+    monitors = Monitor.__table__
+    stmt = update(table).where(table.c.id == bindparam("rid"),
+                               table.c.status != bindparam("new_status"))
+    if check_action:
+        stmt = stmt.where(exists().where(monitors.c.resource_type == resource_type,
+                                         monitors.c.resource_id == table.c.id,
+                                         monitors.c.action_id == bindparam("aid")))
+    if check_allowed:
+        stmt = stmt.where(table.c.status.in_(bindparam("allowed", expanding=True)))
+    return stmt.values(previous_status=table.c.status, status=bindparam("new_status"),
+                       status_reason=bindparam("reason"), updated_at=bindparam("now")
+                       ).returning(table.c.previous_status)
 
 
 def _event(resource_type: str, resource_id: str, event_type: str, state: str,
