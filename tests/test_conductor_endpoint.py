@@ -268,3 +268,20 @@ def test_check_in_answers_ok_resync_or_bad_action(store, make_conductor):
                              digest=client.state_digest({"status": "REACHABLE"})) == "resync"
     assert endpoint.check_in({}, action_id="gone", digest=pending) == "bad_action"
     assert store.get_monitor(VIM, "vim-1").last_checkin_at is not None
+
+
+def test_metrics_show_resources_by_status_transitions_and_rpc_time(store, make_conductor):
+    _, runner, _ = make_conductor()
+    metrics = Metrics(lambda: {VIM: store.statuses(VIM), VNF: store.statuses(VNF)})
+    endpoint = ConductorEndpoint(store, runner, metrics)
+    for index in range(3):
+        store.create_vim(f"vim-{index}", target="127.0.0.1", action_id=f"a{index}")
+    endpoint.update_vim({}, vim_id="vim-0", status="REACHABLE", action_id="a0")
+    endpoint.update_vim({}, vim_id="vim-1", status="UNREACHABLE", action_id="a1")
+    endpoint.update_vim({}, vim_id="vim-1", status="UNREACHABLE", action_id="a1")
+    sample = metrics.registry.get_sample_value
+    assert sample("nfvmon_resources", {"resource": "vim", "status": "PENDING"}) == 1
+    assert sample("nfvmon_resources", {"resource": "vim", "status": "REACHABLE"}) == 1
+    assert sample("nfvmon_status_transitions_total", {"resource": "vim", "to": "UNREACHABLE"}) \
+        == 1
+    assert sample("nfvmon_rpc_seconds_count", {"method": "update_vim"}) == 3
