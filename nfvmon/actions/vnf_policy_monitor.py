@@ -1,13 +1,16 @@
-"""`nfvmon.vnf_policy_monitor`: the probe loops for every liveness policy of one VNF.
+"""`nfvmon.vnf_policy_monitor`: the liveness monitors of every policy of one VNF.
 
 `policies` is a list of `{vdu, mgmt_ips, monitor, parameters, actions}` mappings, one per VDU
-policy, as the generator writes them. The probe loop arrives with the action-pack issue; until
-then `run()` reports that it is not available rather than pretending to monitor.
+policy, as the generator writes them. Only plain JSON values live on the instance; `run()`
+hands the loops to the process-wide engine and returns when the monitor ends, with a result
+saying why.
 """
 
 from __future__ import annotations
 
 from mistral_lib import actions
+
+from nfvmon.actions.vim_ping import _result
 
 
 class VnfPolicyMonitorAction(actions.Action):
@@ -19,5 +22,9 @@ class VnfPolicyMonitorAction(actions.Action):
         self.action_id = action_id
 
     def run(self, context):
-        return actions.Result(error="nfvmon.vnf_policy_monitor: the probe loop is not "
-                                    "implemented in this nfvmon version")
+        from nfvmon.actions.monitor import VnfMonitor
+        from nfvmon.actions.runtime import engine
+
+        eng = engine()
+        monitor = VnfMonitor(eng, self.vnf_id, self.policies, self.action_id)
+        return _result(eng.submit(monitor.run()).result())

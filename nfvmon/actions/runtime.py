@@ -1,0 +1,119 @@
+"""What the actions share inside one Mistral executor process.
+
+One asyncio engine thread runs every monitor loop of the process, with one ICMP prober (one
+socket per address family), one HTTP session, and a small thread pool for the blocking
+oslo.messaging calls. One oslo.messaging transport per process is opened lazily and reused:
+a transport per call costs about 20 ms and leaves a `reply_*` queue on the broker.
+
+Settings come from nfvmon's configuration on the executor host, never from the workflow (so
+no broker password is stored in Mistral): the file named by NFVMON_CONFIG_FILE, else
+/etc/nfvmon/nfvmon.conf; without `transport_url` there, Mistral's own is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from nfvmon.actions.probes.http import HttpProber
+from nfvmon.actions.probes.icmp import IcmpProber
+
+DEFAULT_CONFIG_FILE = "/etc/nfvmon/nfvmon.conf"
+
+
+@dataclass(frozen=True)
+class Settings:
+    transport_url: str | None
+    topic: str
+    checkin_interval: float
+    rpc_timeout: float = 30.0
+    retry_initial: float = 1.0
+    retry_max: float = 60.0
+
+
+def load_settings() -> Settings:
+    from oslo_config import cfg
+
+    from nfvmon import config
+
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf.register_opt(cfg.StrOpt("transport_url", secret=True))
+    path = os.environ.get("NFVMON_CONFIG_FILE", DEFAULT_CONFIG_FILE)
+    conf(args=[], project="nfvmon", default_config_files=[path] if os.path.exists(path) else [])
+    return Settings(transport_url=conf.transport_url, topic=conf.conductor.topic,
+                    checkin_interval=float(conf.conductor.checkin_interval))
+
+
+class Engine:
+    """The process-wide asyncio loop in a daemon thread, and the shared clients."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.icmp = IcmpProber()
+        self.http = HttpProber()
+        self.blocking = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="nfvmon-rpc")
+        self._transport = None
+        self._transport_lock = threading.Lock()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="nfvmon-engine",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, coroutine: Coroutine) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    async def call_blocking(self, function, *args) -> Any:
+        return await self.loop.run_in_executor(self.blocking, function, *args)
+
+    @property
+    def transport(self):
+        with self._transport_lock:
+            if self._transport is None:
+                import oslo_messaging as messaging
+                from oslo_config import cfg
+
+                self._transport = messaging.get_rpc_transport(
+                    cfg.CONF, url=self.settings.transport_url)
+            return self._transport
+
+    def close(self) -> None:
+        async def shutdown():
+            self.icmp.close()
+            await self.http.close()
+
+        if self.loop.is_running():
+            self.submit(shutdown()).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+        self.blocking.shutdown(wait=False, cancel_futures=True)
+        if self._transport is not None:
+            self._transport.cleanup()
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine() -> Engine:
+    """The process's engine, started on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine(load_settings())
+        return _engine
+
+
+def reset(settings: Settings | None = None) -> Engine | None:
+    """Replace the process's engine (tests, or a reloaded configuration)."""
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.close()
+        _engine = Engine(settings) if settings is not None else None
+        return _engine
