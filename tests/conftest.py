@@ -95,3 +95,66 @@ def rabbit_url() -> str:
     except OSError as exc:
         unavailable(f"RabbitMQ is not reachable on 127.0.0.1:5672: {exc}")
     return "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+class NetnsHost:
+    """A test host in a network namespace of our own, reached over a veth pair.
+
+    Only this host's address is ever probed; `down()` takes its interface down, so the
+    address stops answering without any other host being involved.
+    """
+
+    def __init__(self, index: int):
+        import uuid
+
+        tag = uuid.uuid4().hex[:6]
+        self.netns = f"nfvmon-{tag}"
+        self.outer, self.inner = f"nfv{tag}a", f"nfv{tag}b"
+        self.address = f"198.18.{index}.2"
+        self._outer_address = f"198.18.{index}.1/30"
+        self._inner_address = f"198.18.{index}.2/30"
+
+    def _ip(self, *args, netns: bool = False) -> None:
+        import subprocess
+
+        prefix = ["ip", "netns", "exec", self.netns] if netns else []
+        subprocess.run([*prefix, "ip", *args], check=True, capture_output=True, timeout=10)
+
+    def create(self) -> None:
+        self._ip("netns", "add", self.netns)
+        self._ip("link", "add", self.outer, "type", "veth", "peer", "name", self.inner)
+        self._ip("link", "set", self.inner, "netns", self.netns)
+        self._ip("addr", "add", self._outer_address, "dev", self.outer)
+        self._ip("link", "set", self.outer, "up")
+        self._ip("addr", "add", self._inner_address, "dev", self.inner, netns=True)
+        self._ip("link", "set", self.inner, "up", netns=True)
+        self._ip("link", "set", "lo", "up", netns=True)
+
+    def down(self) -> None:
+        self._ip("link", "set", self.inner, "down", netns=True)
+
+    def up(self) -> None:
+        self._ip("link", "set", self.inner, "up", netns=True)
+
+    def destroy(self) -> None:
+        import subprocess
+
+        subprocess.run(["ip", "link", "del", self.outer], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def netns_host():
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        unavailable("network-namespace tests need root and iproute2 (ip)")
+    host = NetnsHost(index=int.from_bytes(os.urandom(1), "big") % 200 + 20)
+    try:
+        host.create()
+    except subprocess.CalledProcessError as exc:
+        host.destroy()
+        unavailable(f"cannot create a network namespace: {exc.stderr.decode().strip()}")
+    yield host
+    host.destroy()
