@@ -46,3 +46,11 @@ POLICY_EVENTS = ("failure",)
 def canonical_monitor_name(name: str) -> str:
     """Map accepted spellings to the one the actions use (`http-ping` → `http_ping`)."""
     return MONITOR_ALIASES.get(name, name)
+
+
+def normalise_number(name: str, value: int | float) -> int | float:
+    """JSON Schema's `integer` admits 3.0: counts, retries and ports become ints; whole
+    seconds stay as written."""
+    if name not in SECONDS_PARAMETERS and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -19,6 +19,13 @@ def format_path(path: Iterable[object]) -> str:
     return out
 
 
+def one_line(text: str) -> str:
+    """Escape what would break the one-line error (CR, LF, U+2028, other non-printables)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 class NfvmonError(Exception):
     """Base of every error nfvmon reports to a user instead of a traceback."""
 
@@ -35,7 +42,7 @@ class InputError(NfvmonError):
     def __str__(self) -> str:
         where = format_path(self.path)
         parts = [self.source] + ([where] if where else []) + [self.message]
-        return ": ".join(parts)
+        return one_line(": ".join(parts))
 
 
 class NothingToMonitor(InputError):

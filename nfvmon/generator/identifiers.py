@@ -62,7 +62,8 @@ def canonical_ip(value: object, source: str, path: tuple = ()) -> str:
     if "%" in value:
         raise InputError(source, path, f"{value!r}: IPv6 zone ids are not supported")
     try:
-        address = ipaddress.ip_address(value[1:-1] if value.startswith("[") else value)
+        bracketed = value.startswith("[") and value.endswith("]")
+        address = ipaddress.ip_address(value[1:-1] if bracketed else value)
     except ValueError:
         raise InputError(source, path, f"{value!r}: not a valid IP address") from None
     mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:a.b.c.d is probed as a.b.c.d

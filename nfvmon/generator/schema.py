@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -53,10 +54,22 @@ def _validator(document: str, definition: str | None) -> jsonschema.Draft202012V
 def validate(instance: Any, document: str, source: str, path: tuple = (),
              definition: str | None = None) -> None:
     """Raise InputError for the most relevant schema violation of `instance`, if any."""
-    error = best_match(_validator(document, definition).iter_errors(instance))
+    error = best_match(_validator(document, definition).iter_errors(_nan_as_text(instance)))
     if error is not None:
         where, message = describe(error)
         raise InputError(source, path + where, message)
+
+
+def _nan_as_text(instance: Any) -> Any:
+    """JSON Schema cannot reject NaN (every comparison with it is false) and lets infinity
+    pass `minimum`: validate them as the strings they are, so the field's own rule speaks."""
+    if isinstance(instance, float) and not math.isfinite(instance):
+        return str(instance)
+    if isinstance(instance, dict):
+        return {key: _nan_as_text(value) for key, value in instance.items()}
+    if isinstance(instance, list):
+        return [_nan_as_text(value) for value in instance]
+    return instance
 
 
 def describe(error: ValidationError) -> tuple[tuple, str]:

@@ -146,7 +146,8 @@ def _complete(monitor: str, parameters: Mapping, source: str, at: tuple) -> dict
                     format_path(at + ("port",)), monitor)
         del given["port"]
     merged = {**defaults.VNF_MONITOR_DEFAULTS[monitor], **given}
-    return {key: merged[key] for key in defaults.VNF_PARAMETER_NAMES if key in merged}
+    return {key: defaults.normalise_number(key, merged[key])
+            for key in defaults.VNF_PARAMETER_NAMES if key in merged}
 
 
 def _why_nothing_to_monitor(vnfd: dict, container: tuple) -> str:

@@ -22,7 +22,8 @@ def vim_monitor_from_config(
     check_resource_id(vim_id, "--vim-id")
     schema.validate(config, "vim_config.schema.json", source)
     target = target_from_url(config["auth_url"], source, ("auth_url",))
-    params = {**monitor_defaults, **config.get("monitor", {})}
+    params = {name: defaults.normalise_number(name, value)
+              for name, value in {**monitor_defaults, **config.get("monitor", {})}.items()}
     return VimMonitor(
         vim_id=vim_id,
         target=target,
