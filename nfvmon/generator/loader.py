@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from nfvmon.errors import InputError, format_path
+from nfvmon.errors import InputError, format_path, one_line
 
 LOG = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class _Refused(Exception):
         self.message = message
 
 
-def _one_line(text: str) -> str:
+def _collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
@@ -123,10 +123,10 @@ def load_yaml_text(
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(
-            source, (), f"invalid YAML: {_one_line(problem)}{_where(exc.problem_mark)}"
+            source, (), f"invalid YAML: {_collapse_whitespace(problem)}{_where(exc.problem_mark)}"
         ) from None
     except yaml.YAMLError as exc:  # libyaml's reader errors carry no mark object
-        raise InputError(source, (), f"invalid YAML: {_one_line(str(exc))}") from None
+        raise InputError(source, (), f"invalid YAML: {_collapse_whitespace(str(exc))}") from None
     except RecursionError:
         raise InputError(source, (), "invalid YAML: nesting is too deep") from None
     finally:
@@ -200,6 +200,6 @@ def _check_nodes(node: yaml.Node, path: Path, source: str, dup_is_error: Duplica
                 if dup_is_error(child):
                     raise InputError(source, child, "duplicate key")
                 LOG.warning("%s: %s: duplicate key, the last value wins",
-                            source, format_path(child))
+                            one_line(source), one_line(format_path(child)))
             seen.add(key)
             _check_nodes(value_node, child, source, dup_is_error)
