@@ -81,9 +81,9 @@ def store(database_url):
     from nfvmon.db.migrate import upgrade
 
     upgrade(database_url)
-    engine = make_engine(database_url)
-    yield Store(engine)
-    engine.dispose()
+    store = Store(make_engine(database_url))
+    yield store
+    store.close()
 
 
 def rabbit_url() -> str:
@@ -158,3 +158,33 @@ def netns_host():
         unavailable(f"cannot create a network namespace: {exc.stderr.decode().strip()}")
     yield host
     host.destroy()
+
+
+@pytest.fixture
+def global_conf():
+    """The global cfg.CONF (oslo.messaging registers options only there), restored afterwards.
+
+    nfvmon's options are unregistered again: Mistral (imported by other tests) registers
+    oslo.db's own `[database] connection` on cfg.CONF and fails if ours is already there.
+    """
+    from oslo_config import cfg
+
+    from nfvmon import config
+
+    conf = cfg.CONF
+
+    def registered(opt, group) -> bool:
+        try:
+            return opt.dest in (conf[group] if group else conf)
+        except cfg.NoSuchOptError:
+            return False
+
+    ours = [(group, opt) for group, opts in config.GROUPS.items() for opt in opts
+            if not registered(opt, group)]
+    config.register_opts(conf)
+    conf([], project="nfvmon")
+    yield conf
+    conf.reset()
+    conf.clear()
+    for group, opt in ours:
+        conf.unregister_opt(opt, group=group)

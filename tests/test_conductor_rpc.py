@@ -17,9 +17,7 @@ import uuid
 
 import oslo_messaging as messaging
 import pytest
-from oslo_config import cfg
 
-from nfvmon import config
 from nfvmon.conductor_rpc.client import (
     ConductorAPI,
     MonitorControlAPI,
@@ -34,29 +32,8 @@ from tests.conftest import rabbit_url
 
 
 @pytest.fixture
-def conf():
-    """The global cfg.CONF (oslo.messaging registers options only there), restored afterwards.
-
-    nfvmon's options are unregistered again: Mistral (imported by other tests) registers
-    oslo.db's own `[database] connection` on cfg.CONF and fails if ours is already there.
-    """
-    conf = cfg.CONF
-    registered = [(group, opt) for group, opts in config.GROUPS.items() for opt in opts
-                  if not _is_registered(conf, opt, group)]
-    config.register_opts(conf)
-    conf([], project="nfvmon")
-    yield conf
-    conf.reset()
-    conf.clear()
-    for group, opt in registered:
-        conf.unregister_opt(opt, group=group)
-
-
-def _is_registered(conf, opt, group) -> bool:
-    try:
-        return opt.dest in (conf[group] if group else conf)
-    except cfg.NoSuchOptError:
-        return False
+def conf(global_conf):
+    return global_conf
 
 
 def _store(url: str) -> Store:
@@ -194,4 +171,4 @@ def test_two_conductors_share_one_topic_and_one_postgresql(conf, tmp_path, postg
                 process.kill()
                 process.wait()
             log.close()
-        store.engine.dispose()
+        store.close()

@@ -17,16 +17,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Engine,
     bindparam,
+    cast,
+    create_engine,
     delete,
     exists,
+    func,
     insert,
+    literal,
     select,
-    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
 from nfvmon.db.engine import make_sessionmaker
@@ -72,6 +77,11 @@ class Store:
         # SQLite has one writer at a time, and its busy handler sleeps in millisecond steps;
         # queueing our own writers on a lock is much faster than letting them collide.
         self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
+        self._fast = None
+        if engine.dialect.name == "postgresql":
+            self._fast = create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
+                connect_args={"options": "-c synchronous_commit=off"})
 
     # --- resources -------------------------------------------------------------------------
 
@@ -182,11 +192,10 @@ class Store:
         params = {"rid": resource_id, "new_status": status, "aid": action_id,
                   "reason": reason, "now": utcnow(), "allowed": list(allowed or ())}
         # SQLAlchemy Core, statements built once: this is the conductor's hot path.
+        if self._fast is not None:
+            return self._write_status_postgresql(resource_type, model, params, event_type,
+                                                 details or {}, action_id, allowed)
         with self._write_lock, self.engine.begin() as connection:
-            if not self._sqlite:
-                # A status is re-sent by its monitor (check-in resync) if a crash loses it:
-                # no need to wait for this commit's WAL flush.
-                connection.execute(_ASYNC_COMMIT)
             previous = connection.execute(
                 _status_update(resource_type, action_id is not None, allowed is not None),
                 params).scalar_one_or_none()
@@ -198,6 +207,28 @@ class Store:
                 return StatusWrite("changed", status, previous)
             return self._why_not_written(connection, model, resource_type, resource_id,
                                          status, action_id)
+
+    def _write_status_postgresql(self, resource_type, model, params, event_type, details,
+                                 action_id, allowed) -> StatusWrite:
+        """PostgreSQL: the UPDATE and its event row in one statement (a data-modifying CTE),
+        autocommitted, without waiting for the WAL flush: one round trip. A status lost to a
+        database crash is re-sent by its monitor at the next check-in (resync)."""
+        statement = _status_update_with_event(resource_type, action_id is not None,
+                                              allowed is not None)
+        event_details = {"reason": params["reason"], **details}
+        with self._fast.connect() as connection:
+            previous = connection.execute(statement, {**params, "event_type": event_type,
+                                                      "details": event_details}
+                                          ).scalar_one_or_none()
+            if previous is not None:
+                return StatusWrite("changed", params["new_status"], previous)
+            return self._why_not_written(connection, model, resource_type, params["rid"],
+                                         params["new_status"], action_id)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._fast is not None:
+            self._fast.dispose()
 
     @staticmethod
     def _why_not_written(connection: Connection, model, resource_type: str, resource_id: str,
@@ -245,7 +276,6 @@ class Store:
 
 
 _EVENT_INSERT = insert(Event.__table__)
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 @functools.cache
@@ -268,6 +298,23 @@ def _status_update(resource_type: str, check_action: bool, check_allowed: bool):
     return stmt.values(previous_status=table.c.status, status=bindparam("new_status"),
                        status_reason=bindparam("reason"), updated_at=bindparam("now")
                        ).returning(table.c.previous_status)
+
+
+@functools.cache
+def _status_update_with_event(resource_type: str, check_action: bool, check_allowed: bool):
+    """PostgreSQL: WITH changed AS (<_status_update> RETURNING id, previous_status),
+    logged AS (INSERT INTO events ... SELECT ... FROM changed) SELECT previous_status FROM
+    changed -- one statement, so one round trip and atomic even when autocommitted."""
+    changed = _status_update(resource_type, check_action, check_allowed).returning(
+        _MODELS[resource_type].__table__.c.id).cte("changed")
+    events = Event.__table__
+    details = cast(cast(bindparam("details", type_=JSON), JSONB).op("||")(
+        func.jsonb_build_object("from", changed.c.previous_status)), JSON)
+    logged = insert(events).from_select(
+        ["resource_type", "resource_id", "event_type", "state", "details", "created_at"],
+        select(literal(resource_type), changed.c.id, bindparam("event_type"),
+               bindparam("new_status"), details, bindparam("now"))).cte("logged")
+    return select(changed.c.previous_status).add_cte(logged)
 
 
 def _event(resource_type: str, resource_id: str, event_type: str, state: str,
