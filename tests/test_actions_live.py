@@ -1,0 +1,242 @@
+"""The actions' run() against a real conductor over the real RabbitMQ.
+
+The actions run here in the test process, on nfvmon's engine, exactly as Mistral's executor
+would call them; targets are loopback addresses, a host in a network namespace of the test's
+own, and HTTP servers the tests start.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import oslo_messaging as messaging
+import pytest
+
+from nfvmon.actions import runtime
+from nfvmon.actions.vim_ping import VimPingAction
+from nfvmon.actions.vnf_policy_monitor import VnfPolicyMonitorAction
+from nfvmon.conductor_rpc.client import MonitorControlAPI
+from nfvmon.conductor_rpc.server import Conductor
+from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.engine import make_engine
+from nfvmon.db.migrate import upgrade
+from tests.conftest import rabbit_url
+
+
+def wait_for(predicate, timeout=10.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+class Live:
+    """A conductor on its own topic and SQLite file, and the actions' engine pointed at it."""
+
+    def __init__(self, conf, tmp_path, checkin_interval: float):
+        self.conf = conf
+        self.url = rabbit_url()
+        self.db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+        upgrade(self.db)
+        self.store = Store(make_engine(self.db))
+        self.topic = f"nfvmon_test_{uuid.uuid4().hex[:8]}"
+        conf.set_override("connection", self.db, group="database")
+        conf.set_override("topic", self.topic, group="conductor")
+        self.transport = messaging.get_rpc_transport(conf, url=self.url)
+        self.conductor = None
+        self.engine = runtime.reset(runtime.Settings(
+            transport_url=self.url, topic=self.topic, checkin_interval=checkin_interval,
+            rpc_timeout=2, retry_initial=0.2, retry_max=1))
+        self.threads = []
+
+    def start_conductor(self):
+        self.conductor = Conductor(self.conf, transport=self.transport, store=self.store)
+        self.conductor.start()
+
+    def stop_conductor(self):
+        self.conductor.stop()
+        self.conductor = None
+
+    def run(self, action):
+        """Start `action.run(None)` on a thread, as Mistral's executor would."""
+        holder = {}
+        thread = threading.Thread(target=lambda: holder.update(result=action.run(None)),
+                                  daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return thread, holder
+
+    def kill(self, action_id):
+        MonitorControlAPI(self.transport).kill({}, action_id)
+
+    def close(self):
+        runtime.reset(None)
+        if self.conductor is not None:
+            self.stop_conductor()
+        self.transport.cleanup()
+        self.store.close()
+
+
+@pytest.fixture
+def live_factory(global_conf, tmp_path):
+    made = []
+
+    def make(checkin_interval: float = 60.0, **vnf_manager):
+        for key, value in vnf_manager.items():
+            global_conf.set_override(key, value, group="vnf_manager")
+        live = Live(global_conf, tmp_path, checkin_interval)
+        live.start_conductor()
+        made.append(live)
+        return live
+
+    yield make
+    for live in made:
+        live.close()
+
+
+def _vim_action(vim_id, target, action_id, interval=0.3):
+    return VimPingAction(vim_id=vim_id, targetip=target, action_id=action_id, count=1,
+                         timeout=0.3, interval=interval)
+
+
+def _ended(thread, holder, timeout=15):
+    thread.join(timeout)
+    assert not thread.is_alive(), "the action did not end"
+    return holder["result"].data
+
+
+def test_vim_action_reports_only_changes_and_ends_when_killed(live_factory):
+    live = live_factory()
+    action_id = str(uuid.uuid4())
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=action_id)
+    thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", action_id, interval=0.1))
+    assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+    time.sleep(1.0)  # about ten more successful rounds: nothing more is sent
+    assert [(e.event_type, e.state) for e in live.store.events(VIM, "vim-1")] == [
+        ("CREATE", "PENDING"), ("MONITOR", "REACHABLE")]
+    live.kill(action_id)
+    ended = _ended(thread, holder)
+    assert ended["reason"] == "killed" and ended["status"] == "REACHABLE"
+
+
+def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_factory):
+    live = live_factory()
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=old)
+    old_thread, old_holder = live.run(_vim_action("vim-1", "127.0.0.1", old))
+    assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+    live.store.set_action(VIM, "vim-1", new)  # the lifecycle replaced the action
+    new_thread, new_holder = live.run(_vim_action("vim-1", "127.0.0.1", new))
+    time.sleep(1.0)
+    live.kill(old)
+    assert _ended(old_thread, old_holder)["reason"] == "killed"
+    time.sleep(1.0)
+    assert new_thread.is_alive()
+    live.kill(new)
+    assert _ended(new_thread, new_holder)["reason"] == "killed"
+
+
+def test_stale_action_exits_on_bad_action_at_its_first_report(live_factory):
+    live = live_factory()
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=str(uuid.uuid4()))
+    thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", str(uuid.uuid4())))
+    assert _ended(thread, holder)["reason"] == "bad_action"
+    assert live.store.get_vim("vim-1").status == "PENDING"
+
+
+def test_quiet_action_exits_at_its_check_in_once_deregistered(live_factory):
+    live = live_factory(checkin_interval=0.5)
+    action_id = str(uuid.uuid4())
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=action_id)
+    thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", action_id))
+    assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+    assert wait_for(lambda: live.store.get_monitor(VIM, "vim-1").last_checkin_at is not None)
+    live.store.delete_resource(VIM, "vim-1")  # deregistered; suppose the kill was lost
+    assert _ended(thread, holder)["reason"] == "bad_action"
+
+
+def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_factory,
+                                                                      netns_host):
+    live = live_factory(checkin_interval=60)
+    action_id = str(uuid.uuid4())
+    live.store.create_vim("vim-1", target=netns_host.address, action_id=action_id)
+    thread, holder = live.run(_vim_action("vim-1", netns_host.address, action_id))
+    assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+    live.stop_conductor()
+    netns_host.down()  # UNREACHABLE, undeliverable: the action keeps probing and retrying
+    time.sleep(1.5)
+    netns_host.up()  # REACHABLE again ...
+    time.sleep(1.5)
+    netns_host.down()  # ... and UNREACHABLE: only this latest state matters
+    time.sleep(1.5)
+    live.start_conductor()
+    assert wait_for(lambda: live.store.get_vim("vim-1").status == "UNREACHABLE", timeout=20)
+    time.sleep(1.0)
+    assert [e.state for e in live.store.events(VIM, "vim-1")] == [
+        "PENDING", "REACHABLE", "UNREACHABLE"]
+    live.kill(action_id)
+    assert _ended(thread, holder)["reason"] == "killed"
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server API
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(address: str, port: int):
+    server = ThreadingHTTPServer((address, port), _Ok)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_factory, tmp_path):
+    first = _serve("127.0.0.61", 0)
+    port = first.server_address[1]
+    second = _serve("127.0.0.62", port)
+    manager = tmp_path / "respawn.py"
+    manager.write_text(textwrap.dedent("""
+        import json
+        print(json.dumps({"mgmt_ips": {"VDU1": ["127.0.0.62"]}}))
+    """))
+    live = live_factory(driver="command", command=[sys.executable, str(manager)])
+    action_id = str(uuid.uuid4())
+    live.store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.61"]}, action_id=action_id)
+    policy = {"vdu": "VDU1", "mgmt_ips": ["127.0.0.61"], "monitor": "http_ping",
+              "parameters": {"monitoring_delay": 0, "count": 1, "interval": 0.2,
+                             "timeout": 0.3, "retry": 2, "port": port},
+              "actions": {"failure": "respawn"}}
+    thread, holder = live.run(VnfPolicyMonitorAction(vnf_id="vnf-1", policies=[policy],
+                                                     action_id=action_id))
+    try:
+        time.sleep(1.0)
+        assert live.store.get_vnf("vnf-1").status == "ACTIVE"
+        first.shutdown()
+        first.server_close()
+        assert wait_for(lambda: any(e.state == "PENDING_HEAL"
+                                    for e in live.store.events(VNF, "vnf-1")))
+        assert wait_for(lambda: live.store.get_vnf("vnf-1").status == "ACTIVE"
+                        and live.store.get_vnf("vnf-1").vdus[0].mgmt_ips == ["127.0.0.62"])
+        time.sleep(1.0)  # the monitor now probes 127.0.0.62, which answers: no new failure
+        states = [e.state for e in live.store.events(VNF, "vnf-1")]
+        assert states == ["ACTIVE", "DEAD", "PENDING_HEAL", "ACTIVE"]
+        second.shutdown()  # and it is the new address that is watched
+        assert wait_for(lambda: live.store.get_vnf("vnf-1").status in ("DEAD",
+                                                                       "PENDING_HEAL"))
+    finally:
+        live.kill(action_id)
+        ended = _ended(thread, holder)
+        second.server_close()
+    assert ended["reason"] == "killed"
