@@ -89,7 +89,7 @@ def test_reply_from_the_wrong_host_never_marks_a_target_alive():
             prober._pending[key] = future
             prober._socket(socket.AF_INET)
             family_socket = prober._sockets[socket.AF_INET]
-            payload = prober._token + struct.pack("!d", 0.0)
+            payload = prober._token
             header = struct.pack("!BBHHH", ECHO_REPLY[socket.AF_INET], 0, 0, prober._ident,
                                  4242)
             header = struct.pack("!BBHHH", ECHO_REPLY[socket.AF_INET], 0,
