@@ -182,3 +182,53 @@ def test_http_and_tcp_to_a_closed_port_are_dead():
 
 def test_tcp_connect_to_a_listening_port_is_alive(http_server):
     assert run(tcp_connect("127.0.0.1", http_server, 0.5)) is True
+
+
+_UNPRIVILEGED_PROBE = """
+import asyncio, sys
+from nfvmon.actions.probes.icmp import IcmpProber, ProbeSetupError
+async def main():
+    prober = IcmpProber()
+    try:
+        rtts = [await prober.echo(a, 1) for a in ("127.0.0.1", "127.0.0.9", "::1")]
+        print("raw" if any(s.raw for s in prober._sockets.values()) else "datagram",
+              all(r is not None for r in rtts))
+    except ProbeSetupError as exc:
+        print("refused", exc)
+    finally:
+        prober.close()
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("group_range, expected", [
+    ("0 2147483647", "datagram True"),
+    ("1 0", "refused ICMP probes need root (or CAP_NET_RAW), or net.ipv4.ping_group_range"),
+])
+def test_unprivileged_process_uses_ping_sockets_or_says_why_not(group_range, expected):
+    """As `nobody`, in a namespace of the test's own (ping_group_range is per namespace)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.conftest import ROOT, unavailable
+
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("setpriv"):
+        unavailable("needs root, iproute2 and setpriv to run a probe as an unprivileged user")
+    netns = f"nfvmon-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        inside = ["ip", "netns", "exec", netns]
+        subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
+        subprocess.run([*inside, "sysctl", "-q", "-w",
+                        f"net.ipv4.ping_group_range={group_range}"], check=True)
+        done = subprocess.run(
+            [*inside, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable, "-c", _UNPRIVILEGED_PROBE],
+            capture_output=True, text=True, timeout=60, cwd="/",
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+    assert done.stdout.startswith(expected), done.stderr
