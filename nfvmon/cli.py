@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from nfvmon import __version__
@@ -60,6 +61,14 @@ def _build_parser() -> argparse.ArgumentParser:
     clear.add_argument("vnf_id", metavar="ID")
     _add_config_option(clear)
     clear.set_defaults(handler=_vnf_clear_error)
+
+    demo = commands.add_parser(
+        "demo", help="the whole loop in one process: no broker, no Mistral needed")
+    demo.add_argument("--duration", type=float, default=30.0, metavar="SECONDS",
+                      help="how long to run (default 30)")
+    demo.add_argument("--fail-after", type=float, default=8.0, metavar="SECONDS",
+                      help="when to stop the demo VNF's server (default 8)")
+    demo.set_defaults(handler=_demo)
 
     validate = commands.add_parser(
         "validate", help="check workflow files with Mistral's parser and the nfvmon actions")
@@ -148,6 +157,13 @@ def _vnf_clear_error(args) -> int:
     return EXIT_INPUT
 
 
+def _demo(args) -> int:
+    from nfvmon.demo import run_demo
+
+    logging.getLogger("nfvmon").setLevel(logging.ERROR)  # the table says it all
+    return run_demo(duration=args.duration, fail_after=args.fail_after)
+
+
 def _validate(args) -> int:
     from nfvmon.generator.validate import mistral_parser_available, problems_in_file
 
@@ -183,6 +199,8 @@ def _setup_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # oslo.service warns on import that eventlet is deprecated; nfvmon does not use eventlet.
+    warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
     _setup_logging()
     args = _build_parser().parse_args(argv)
     try:

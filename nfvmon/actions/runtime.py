@@ -53,13 +53,14 @@ def load_settings() -> Settings:
 class Engine:
     """The process-wide asyncio loop in a daemon thread, and the shared clients."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, transport=None):
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.icmp = IcmpProber()
         self.http = HttpProber()
         self.blocking = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="nfvmon-rpc")
-        self._transport = None
+        self._transport = transport
+        self._owns_transport = transport is None
         self._transport_lock = threading.Lock()
         self._thread = threading.Thread(target=self.loop.run_forever, name="nfvmon-engine",
                                         daemon=True)
@@ -92,7 +93,7 @@ class Engine:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
         self.blocking.shutdown(wait=False, cancel_futures=True)
-        if self._transport is not None:
+        if self._transport is not None and self._owns_transport:
             self._transport.cleanup()
 
 
@@ -109,11 +110,15 @@ def engine() -> Engine:
         return _engine
 
 
-def reset(settings: Settings | None = None) -> Engine | None:
-    """Replace the process's engine (tests, or a reloaded configuration)."""
+def reset(settings: Settings | None = None, transport=None) -> Engine | None:
+    """Replace the process's engine (tests, the in-process demo, a reloaded configuration).
+
+    `transport`: share an existing oslo.messaging transport (the demo's fake:// one, whose
+    messages only reach the same transport object).
+    """
     global _engine
     with _engine_lock:
         if _engine is not None:
             _engine.close()
-        _engine = Engine(settings) if settings is not None else None
+        _engine = Engine(settings, transport) if settings is not None else None
         return _engine

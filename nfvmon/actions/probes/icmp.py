@@ -107,6 +107,11 @@ class _FamilySocket:
         return kind, ident, seq, data[_HEADER.size:]
 
 
+def check_icmp_allowed() -> None:
+    """Raise ProbeSetupError, saying why, when this process cannot send ICMP echo."""
+    _FamilySocket(socket.AF_INET).sock.close()
+
+
 class IcmpProber:
     """Send echo requests and await their replies; one per process (per event loop)."""
 

@@ -1,0 +1,17 @@
+"""`nfvmon demo`: the whole loop in one process, with no broker and no Mistral."""
+
+from __future__ import annotations
+
+import io
+
+from nfvmon.demo import run_demo
+
+
+def test_demo_shows_the_vim_reachable_and_the_vnf_failing_and_respawned(global_conf):
+    out = io.StringIO()
+    assert run_demo(duration=12, fail_after=3, out=out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "REACHABLE" in text
+    assert "DEAD" in text and "PENDING_HEAL" in text and "respawn of VDU VDU1 done" in text
+    assert "127.0.0.3" in text  # the respawned VNF's new address is what is monitored
+    assert "the whole loop ran" in text
