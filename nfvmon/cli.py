@@ -62,6 +62,10 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_option(clear)
     clear.set_defaults(handler=_vnf_clear_error)
 
+    from nfvmon.cli_lifecycle import add_commands
+
+    add_commands(commands, _add_config_option)
+
     demo = commands.add_parser(
         "demo", help="the whole loop in one process: no broker, no Mistral needed")
     demo.add_argument("--duration", type=float, default=30.0, metavar="SECONDS",

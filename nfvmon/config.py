@@ -79,6 +79,14 @@ vnf_manager_opts = [
 ]
 
 
+mistral_opts = [
+    cfg.URIOpt("url", schemes=["http", "https"], default="http://127.0.0.1:8989/v2",
+               help="Mistral's API endpoint, for the lifecycle commands."),
+    cfg.StrOpt("auth_token", secret=True,
+               help="A token for Mistral's API when it has authentication on."),
+]
+
+
 def _monitor_opts() -> list[cfg.Opt]:
     """`[monitor]` options, one per default in nfvmon.defaults (vim_count, ping_timeout, ...)."""
     opts: list[cfg.Opt] = []
@@ -99,6 +107,7 @@ GROUPS = {
     "conductor": conductor_opts,
     "monitor": monitor_opts,
     "vnf_manager": vnf_manager_opts,
+    "mistral": mistral_opts,
 }
 
 

@@ -188,3 +188,75 @@ def global_conf():
     conf.clear()
     for group, opt in ours:
         conf.unregister_opt(opt, group=group)
+
+
+_MISTRAL_SETUP_DB = """
+import sys
+from mistral import config
+config.parse_args(["--config-file", sys.argv[1]])
+from mistral.db.v2 import api
+api.setup_db()
+"""
+
+
+@pytest.fixture(scope="session")
+def mistral_server(tmp_path_factory):
+    """The real Mistral (`mistral-server --server all`) on 127.0.0.1, auth off, RabbitMQ,
+    SQLite tables made from its models; nfvmon's actions read a config naming a topic of
+    this session. Yields (API URL, conductor topic, server log path)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    import uuid
+
+    require_module("mistral")
+    rabbit = rabbit_url()
+    work = tmp_path_factory.mktemp("mistral")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    topic = f"nfvmon_e2e_{uuid.uuid4().hex[:8]}"
+    (work / "mistral.conf").write_text(
+        f"[DEFAULT]\ntransport_url = {rabbit}\n[api]\nhost = 127.0.0.1\nport = {port}\n"
+        f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
+        "[pecan]\nauth_enable = False\n")
+    (work / "nfvmon.conf").write_text(
+        f"[DEFAULT]\ntransport_url = {rabbit}\n[conductor]\ntopic = {topic}\n"
+        "checkin_interval = 2\n")
+    env = {**os.environ, "NFVMON_CONFIG_FILE": str(work / "nfvmon.conf"),
+           "PYTHONWARNINGS": "ignore"}
+    subprocess.run([sys.executable, "-c", _MISTRAL_SETUP_DB, str(work / "mistral.conf")],
+                   check=True, capture_output=True, env=env, timeout=120)
+    server = Path(sys.executable).parent / "mistral-server"
+    log_path = work / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen([str(server), "--server", "all", "--config-file",
+                                str(work / "mistral.conf")], stdout=log, stderr=log, env=env,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v2"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/workflows", timeout=2).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail(f"mistral-server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield url, topic, log_path
+    # The master process ignores SIGTERM for a long time: a short grace, then SIGKILL.
+    for signum, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    log.close()

@@ -116,6 +116,15 @@ class Store:
             return session.scalars(select(Vnf).where(Vnf.id == vnf_id)
                                    .options(selectinload(Vnf.vdus))).first()
 
+    def list_vims(self) -> list[Vim]:
+        with self._sessions() as session:
+            return list(session.scalars(select(Vim).order_by(Vim.created_at, Vim.id)))
+
+    def list_vnfs(self) -> list[Vnf]:
+        with self._sessions() as session:
+            return list(session.scalars(select(Vnf).options(selectinload(Vnf.vdus))
+                                        .order_by(Vnf.created_at, Vnf.id)))
+
     def delete_resource(self, resource_type: str, resource_id: str) -> bool:
         """Remove a VIM or VNF and its monitor row; its current action then gets bad_action."""
         model = _MODELS[resource_type]

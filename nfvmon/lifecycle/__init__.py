@@ -1,6 +1,6 @@
 """Lifecycle: register/deregister VIMs, create/delete VNFs: generate, deploy, record, clean up."""
 
-from nfvmon.lifecycle.backends import InProcessBackend, WorkflowBackend
+from nfvmon.lifecycle.backends import InProcessBackend, MistralBackend, WorkflowBackend
 from nfvmon.lifecycle.service import Lifecycle, LifecycleError
 
-__all__ = ["InProcessBackend", "Lifecycle", "LifecycleError", "WorkflowBackend"]
+__all__ = ["InProcessBackend", "MistralBackend", "Lifecycle", "LifecycleError", "WorkflowBackend"]

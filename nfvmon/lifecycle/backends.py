@@ -54,3 +54,60 @@ class InProcessBackend:
         with self._lock:
             runs = list(self._runs.get(execution_id, []))
         return [holder.get("result") for _thread, holder in runs]
+
+
+class MistralBackend:
+    """The real thing, through python-mistralclient.
+
+    deploy: `workflows.create` (or `update` when it exists already) and `executions.create`.
+    remove: `executions.delete(force=True)` (a RUNNING execution cannot be deleted without it,
+    the reference implementation's bug 11) and `workflows.delete`; what Mistral has already
+    lost is fine.
+    """
+
+    def __init__(self, url: str, auth_token: str | None = None, client=None):
+        if client is None:
+            from mistralclient.api import client as mistral_client
+
+            client = mistral_client.client(mistral_url=url, auth_token=auth_token)
+        self._client = client
+
+    def deploy(self, workflow: GeneratedWorkflow) -> str:
+        from mistralclient.api.base import APIException
+
+        try:
+            self._client.workflows.create(workflow.text)
+        except APIException as exc:
+            if getattr(exc, "error_code", None) != 409:
+                raise
+            self._client.workflows.update(workflow.text)
+        execution = self._client.executions.create(
+            workflow.name, description=f"nfvmon monitor, action {workflow.action_id}")
+        return execution.id
+
+    def remove(self, workflow_name: str, execution_id: str | None) -> None:
+        if execution_id:
+            self._ignore_missing(lambda: self._client.executions.delete(execution_id,
+                                                                        force=True))
+        self._ignore_missing(lambda: self._client.workflows.delete(workflow_name))
+
+    def execution_state(self, execution_id: str) -> str | None:
+        """RUNNING, SUCCESS, ERROR, ...; None when Mistral has no such execution."""
+        from mistralclient.api.base import APIException
+
+        try:
+            return self._client.executions.get(execution_id).state
+        except APIException as exc:
+            if getattr(exc, "error_code", None) == 404:
+                return None
+            raise
+
+    @staticmethod
+    def _ignore_missing(call) -> None:
+        from mistralclient.api.base import APIException
+
+        try:
+            call()
+        except APIException as exc:
+            if getattr(exc, "error_code", None) != 404:
+                raise

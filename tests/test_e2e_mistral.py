@@ -1,0 +1,167 @@
+"""End to end with the real Mistral: nfvmon's workflows run there, its actions on Mistral's
+executor, reporting to a conductor over RabbitMQ. Scenarios from the seed design's tests."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import oslo_messaging as messaging
+import pytest
+import yaml
+from mistralclient.api import client as mistral_client
+
+from nfvmon.conductor_rpc.client import MonitorControlAPI
+from nfvmon.conductor_rpc.server import Conductor
+from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.engine import make_engine
+from nfvmon.db.migrate import upgrade
+from nfvmon.lifecycle import Lifecycle, MistralBackend
+from tests.conftest import rabbit_url
+
+
+def wait_for(predicate, timeout=30.0, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+@pytest.fixture
+def e2e(mistral_server, global_conf, tmp_path):
+    url, topic, log_path = mistral_server
+
+    def setup(**vnf_manager):
+        db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+        upgrade(db)
+        store = Store(make_engine(db))
+        global_conf.set_override("connection", db, group="database")
+        global_conf.set_override("topic", topic, group="conductor")
+        for key, value in vnf_manager.items():
+            global_conf.set_override(key, value, group="vnf_manager")
+        transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
+        conductor = Conductor(global_conf, transport=transport, store=store)
+        conductor.start()
+        made.append((conductor, transport, store))
+        lifecycle = Lifecycle(store, MistralBackend(url), MonitorControlAPI(transport))
+        return lifecycle, store
+
+    made = []
+    yield setup, mistral_client.client(mistral_url=url), log_path
+    for conductor, transport, store in made:
+        conductor.stop()
+        transport.cleanup()
+        store.close()
+
+
+def _vim_config(host: str) -> dict:
+    return {"auth_url": f"http://{host}:5000/v3", "username": "admin", "password": "pw",
+            "monitor": {"count": 2, "timeout": 0.5, "interval": 0.5}}
+
+
+def _action_ended(log_path, action_id: str) -> bool:
+    return f"monitor {action_id} ended" in log_path.read_text()
+
+
+def test_register_monitor_and_deregister_a_vim(e2e):
+    setup, mistral, log_path = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    monitor = store.get_monitor(VIM, vim_id)
+    assert monitor.workflow_name == f"vim_id_{vim_id}"
+    assert mistral.workflows.get(monitor.workflow_name).name == monitor.workflow_name
+    assert mistral.executions.get(monitor.execution_id).state == "RUNNING"
+    assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+    (task,) = mistral.tasks.list(workflow_execution_id=monitor.execution_id)
+    assert (task.name, task.state) == ("monitor_ping_vimPingVIMTASK", "RUNNING")
+
+    assert lifecycle.deregister_vim(vim_id)
+    assert monitor.workflow_name not in [w.name for w in mistral.workflows.list()]
+    assert monitor.execution_id not in [e.id for e in mistral.executions.list()]
+    assert wait_for(lambda: _action_ended(log_path, monitor.action_id))
+
+
+def test_vim_unreachable_and_back(e2e, netns_host):
+    setup, _mistral, _log = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config(netns_host.address), "vim.yaml")
+    try:
+        assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+        netns_host.down()
+        assert wait_for(lambda: store.get_vim(vim_id).status == "UNREACHABLE")
+        netns_host.up()
+        assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+        assert [e.state for e in store.events(VIM, vim_id)] == [
+            "PENDING", "REACHABLE", "UNREACHABLE", "REACHABLE"]
+    finally:
+        lifecycle.deregister_vim(vim_id)
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server API
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(address: str, port: int):
+    server = ThreadingHTTPServer((address, port), _Ok)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_vnf_failure_respawn_new_address_and_delete(e2e, tmp_path):
+    first = _serve("127.0.0.71", 0)
+    port = first.server_address[1]
+    second = _serve("127.0.0.72", port)
+    manager = tmp_path / "respawn.py"
+    manager.write_text(textwrap.dedent("""
+        import json
+        print(json.dumps({"mgmt_ips": {"VDU1": ["127.0.0.72"]}}))
+    """))
+    setup, mistral, log_path = e2e
+    lifecycle, store = setup(driver="command", command=[sys.executable, str(manager)])
+    vnfd = yaml.safe_load(textwrap.dedent(f"""
+        tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
+        topology_template:
+          node_templates:
+            VDU1:
+              type: tosca.nodes.nfv.VDU.Tacker
+              properties:
+                monitoring_policy:
+                  name: http_ping
+                  parameters: {{monitoring_delay: 0, count: 1, interval: 0.3, timeout: 0.3,
+                               retry: 2, port: {port}}}
+                  actions: {{failure: respawn}}
+    """))
+    vnf_id = lifecycle.create_vnf(vnfd, "vnfd.yaml", {"VDU1": ["127.0.0.71"]},
+                                  vnf_id=str(uuid.uuid4()))
+    monitor = store.get_monitor(VNF, vnf_id)
+    try:
+        assert mistral.executions.get(monitor.execution_id).state == "RUNNING"
+        time.sleep(1.5)
+        assert store.get_vnf(vnf_id).status == "ACTIVE"
+        first.shutdown()
+        first.server_close()
+        assert wait_for(lambda: store.get_vnf(vnf_id).vdus[0].mgmt_ips == ["127.0.0.72"]
+                        and store.get_vnf(vnf_id).status == "ACTIVE")
+        time.sleep(1.5)  # the monitor follows the new, healthy address: no new failure
+        assert [e.state for e in store.events(VNF, vnf_id)] == [
+            "PENDING_CREATE", "ACTIVE", "DEAD", "PENDING_HEAL", "ACTIVE"]
+    finally:
+        assert lifecycle.delete_vnf(vnf_id)
+        second.shutdown()
+        second.server_close()
+    assert monitor.execution_id not in [e.id for e in mistral.executions.list()]
+    assert monitor.workflow_name not in [w.name for w in mistral.workflows.list()]
+    assert wait_for(lambda: _action_ended(log_path, monitor.action_id))
