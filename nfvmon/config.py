@@ -44,6 +44,11 @@ conductor_opts = [
                help="Seconds between the check-ins every running monitor action sends."),
     cfg.IntOpt("checkin_missed_limit", default=3, min=1,
                help="A monitor that missed this many check-ins in a row is considered dead."),
+    cfg.BoolOpt("reconcile", default=True,
+                help="Re-create monitors that stopped checking in, and delete failed "
+                     "Mistral executions of nfvmon workflows (needs [mistral] url)."),
+    cfg.IntOpt("reconcile_interval", default=60, min=1,
+               help="Seconds between reconcile rounds."),
     cfg.IntOpt("max_heal_attempts", default=3, min=1,
                help="Respawn/heal attempts per VNF before it goes to a cooldown ERROR that "
                     "only an explicit clear lifts."),

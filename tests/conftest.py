@@ -199,64 +199,84 @@ api.setup_db()
 """
 
 
-@pytest.fixture(scope="session")
-def mistral_server(tmp_path_factory):
+class MistralServer:
     """The real Mistral (`mistral-server --server all`) on 127.0.0.1, auth off, RabbitMQ,
     SQLite tables made from its models; nfvmon's actions read a config naming a topic of
-    this session. Yields (API URL, conductor topic, server log path)."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    import uuid
+    this session. `stop()` and `start()` again to simulate a dead executor."""
 
+    def __init__(self, work: Path, rabbit: str):
+        import socket
+        import subprocess
+        import sys
+        import uuid
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/v2"
+        self.topic = f"nfvmon_e2e_{uuid.uuid4().hex[:8]}"
+        self.log_path = work / "server.log"
+        self.conf = work / "mistral.conf"
+        self.conf.write_text(
+            f"[DEFAULT]\ntransport_url = {rabbit}\n[api]\nhost = 127.0.0.1\nport = {port}\n"
+            f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
+            "[pecan]\nauth_enable = False\n")
+        (work / "nfvmon.conf").write_text(
+            f"[DEFAULT]\ntransport_url = {rabbit}\n[conductor]\ntopic = {self.topic}\n"
+            "checkin_interval = 2\n")
+        self.env = {**os.environ, "NFVMON_CONFIG_FILE": str(work / "nfvmon.conf"),
+                    "PYTHONWARNINGS": "ignore"}
+        subprocess.run([sys.executable, "-c", _MISTRAL_SETUP_DB, str(self.conf)],
+                       check=True, capture_output=True, env=self.env, timeout=120)
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        server = Path(sys.executable).parent / "mistral-server"
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen(
+                [str(server), "--server", "all", "--config-file", str(self.conf)],
+                stdout=log, stderr=log, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/workflows", timeout=2).read()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("mistral-server did not start: "
+                                f"{self.log_path.read_text()[-2000:]}")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Kill every process of the server. The master ignores SIGTERM for a long time:
+        a short grace, then SIGKILL."""
+        import signal
+        import subprocess
+
+        if self.process is None:
+            return
+        for signum, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.process.pid, signum)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def mistral_server(tmp_path_factory):
     require_module("mistral")
-    rabbit = rabbit_url()
-    work = tmp_path_factory.mktemp("mistral")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    topic = f"nfvmon_e2e_{uuid.uuid4().hex[:8]}"
-    (work / "mistral.conf").write_text(
-        f"[DEFAULT]\ntransport_url = {rabbit}\n[api]\nhost = 127.0.0.1\nport = {port}\n"
-        f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
-        "[pecan]\nauth_enable = False\n")
-    (work / "nfvmon.conf").write_text(
-        f"[DEFAULT]\ntransport_url = {rabbit}\n[conductor]\ntopic = {topic}\n"
-        "checkin_interval = 2\n")
-    env = {**os.environ, "NFVMON_CONFIG_FILE": str(work / "nfvmon.conf"),
-           "PYTHONWARNINGS": "ignore"}
-    subprocess.run([sys.executable, "-c", _MISTRAL_SETUP_DB, str(work / "mistral.conf")],
-                   check=True, capture_output=True, env=env, timeout=120)
-    server = Path(sys.executable).parent / "mistral-server"
-    log_path = work / "server.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen([str(server), "--server", "all", "--config-file",
-                                str(work / "mistral.conf")], stdout=log, stderr=log, env=env,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v2"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/workflows", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"mistral-server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-    yield url, topic, log_path
-    # The master process ignores SIGTERM for a long time: a short grace, then SIGKILL.
-    for signum, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    log.close()
+    server = MistralServer(tmp_path_factory.mktemp("mistral"), rabbit_url())
+    server.start()
+    yield server
+    server.stop()

@@ -35,7 +35,7 @@ def wait_for(predicate, timeout=30.0, step=0.2):
 
 @pytest.fixture
 def e2e(mistral_server, global_conf, tmp_path):
-    url, topic, log_path = mistral_server
+    url, topic, log_path = mistral_server.url, mistral_server.topic, mistral_server.log_path
 
     def setup(**vnf_manager):
         db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
@@ -43,6 +43,9 @@ def e2e(mistral_server, global_conf, tmp_path):
         store = Store(make_engine(db))
         global_conf.set_override("connection", db, group="database")
         global_conf.set_override("topic", topic, group="conductor")
+        global_conf.set_override("url", url, group="mistral")
+        global_conf.set_override("checkin_interval", 2, group="conductor")
+        global_conf.set_override("reconcile_interval", 1, group="conductor")
         for key, value in vnf_manager.items():
             global_conf.set_override(key, value, group="vnf_manager")
         transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
@@ -165,3 +168,28 @@ def test_vnf_failure_respawn_new_address_and_delete(e2e, tmp_path):
     assert monitor.execution_id not in [e.id for e in mistral.executions.list()]
     assert monitor.workflow_name not in [w.name for w in mistral.workflows.list()]
     assert wait_for(lambda: _action_ended(log_path, monitor.action_id))
+
+
+def test_monitors_come_back_after_the_executor_dies(e2e, mistral_server):
+    """Kill Mistral (engine and executor) while a monitor runs, start it again: the
+    conductor's reconciler sees the check-ins stop and re-creates the monitor."""
+    setup, _mistral, _log = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    try:
+        assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+        first = store.get_monitor(VIM, vim_id)
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).last_checkin_at is not None)
+        mistral_server.stop()
+        time.sleep(3)
+        mistral_server.start()
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).action_id != first.action_id,
+                        timeout=60)
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).last_checkin_at is not None,
+                        timeout=30)
+        second = store.get_monitor(VIM, vim_id)
+        client = mistral_client.client(mistral_url=mistral_server.url)
+        assert client.executions.get(second.execution_id).state == "RUNNING"
+        assert store.get_vim(vim_id).status == "REACHABLE"
+    finally:
+        lifecycle.deregister_vim(vim_id)

@@ -28,6 +28,9 @@ class RecordingBackend:
     def remove(self, workflow_name, execution_id):
         self.removed.append((workflow_name, execution_id))
 
+    def remove_execution(self, execution_id):
+        self.removed.append(("execution", execution_id))
+
 
 class RecordingControl:
     def __init__(self):
@@ -83,7 +86,7 @@ def test_deregister_clears_the_action_kills_removes_and_deletes(store):
     action_id = store.get_monitor(VIM, vim_id).action_id
     assert lifecycle.deregister_vim(vim_id)
     assert control.kills == [action_id]
-    assert backend.removed == [(f"vim_id_{vim_id}", "execution-1")]
+    assert backend.removed == [("execution", "execution-1"), (f"vim_id_{vim_id}", None)]
     assert store.get_vim(vim_id) is None and store.check_in(action_id) is None
     assert not lifecycle.deregister_vim(vim_id)  # idempotent
 
@@ -97,3 +100,87 @@ def test_create_and_delete_a_vnf(store):
     assert vnf.status == "ACTIVE" and vnf.vdus[0].mgmt_ips == ["127.0.0.2"]
     assert [e.state for e in store.events(VNF, vnf_id)] == ["PENDING_CREATE", "ACTIVE"]
     assert lifecycle.delete_vnf(vnf_id) and store.get_vnf(vnf_id) is None
+
+
+def test_update_vim_replaces_the_action_and_ends_the_old_one(store):
+    backend, control = RecordingBackend(), RecordingControl()
+    lifecycle = Lifecycle(store, backend, control)
+    vim_id = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
+    old = store.get_monitor(VIM, vim_id).action_id
+    new = lifecycle.update_vim(vim_id, {"auth_url": "https://keystone.example:5000/v3",
+                                        "monitor": {"interval": 5}}, "vim2.yaml")
+    monitor = store.get_monitor(VIM, vim_id)
+    assert monitor.action_id == new != old and monitor.execution_id == "execution-2"
+    assert control.kills == [old] and ("execution", "execution-1") in backend.removed
+    assert store.get_vim(vim_id).target == "keystone.example"
+    text = backend.deployed[-1].text
+    assert '"keystone.example"' in text and "interval: 5" in text and new in text
+    assert store.write_status(VIM, vim_id, "REACHABLE", action_id=old).outcome == "bad_action"
+
+
+def test_probe_config_keeps_no_credentials(store):
+    config = {"auth_url": "https://admin:pw@127.0.0.1:5000/v3?token=x", "password": "pw"}
+    vim_id = Lifecycle(store, RecordingBackend()).register_vim(config, "vim.yaml")
+    assert store.get_vim(vim_id).probe_config == {"auth_url": "https://127.0.0.1:5000/v3"}
+
+
+def test_scale_out_monitors_the_new_addresses_through_a_new_action(store):
+    vnfd = (TACKER_SAMPLES / "tosca-vnfd-monitor.yaml").read_text()
+    backend = RecordingBackend()
+    lifecycle = Lifecycle(store, backend, RecordingControl())
+    vnf_id = lifecycle.create_vnf(yaml.safe_load(vnfd), "vnfd.yaml", {"VDU1": ["127.0.0.2"]},
+                                  vnfd_text=vnfd)
+    lifecycle.scale_vnf(vnf_id, {"VDU1": ["127.0.0.2", "127.0.0.3"]})
+    (policy,) = yaml.safe_load(backend.deployed[-1].text)[f"vnf_id_{vnf_id}"]["tasks"][
+        "monitor_vnf_policies"]["input"]["policies"]
+    assert policy["mgmt_ips"] == ["127.0.0.2", "127.0.0.3"]
+    assert store.get_vnf(vnf_id).vdus[0].mgmt_ips == ["127.0.0.2", "127.0.0.3"]
+
+
+def test_only_one_of_two_reconcilers_replaces_a_stale_action(store):
+    lifecycle = Lifecycle(store, RecordingBackend(), RecordingControl())
+    vim_id = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
+    stale = store.get_monitor(VIM, vim_id).action_id
+    lifecycle.redeploy(VIM, vim_id, expected_action=stale)
+    with pytest.raises(LifecycleError, match="changed meanwhile"):
+        lifecycle.redeploy(VIM, vim_id, expected_action=stale)
+
+
+def test_reconciler_recreates_only_monitors_that_stopped_checking_in(store):
+    from datetime import timedelta
+
+    from nfvmon.conductor_rpc.reconciler import Reconciler
+    from nfvmon.db.models import utcnow
+
+    backend = RecordingBackend()
+    lifecycle = Lifecycle(store, backend, RecordingControl())
+    quiet = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
+    alive = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
+    later = utcnow() + timedelta(seconds=200)
+    store.check_in(store.get_monitor(VIM, alive).action_id, when=later)
+    reconciler = Reconciler(lifecycle, checkin_interval=60, missed_limit=3, interval=60)
+    old = store.get_monitor(VIM, quiet).action_id
+    assert reconciler.run_once(now=later) == [(VIM, quiet)]
+    assert store.get_monitor(VIM, quiet).action_id != old
+    assert reconciler.run_once(now=utcnow() + timedelta(seconds=100)) == []  # in its grace
+
+
+def test_a_failed_redeployment_keeps_the_claim_and_is_retried(store):
+    from datetime import timedelta
+
+    from nfvmon.conductor_rpc.reconciler import Reconciler
+    from nfvmon.db.models import utcnow
+
+    backend = RecordingBackend()
+    lifecycle = Lifecycle(store, backend, RecordingControl())
+    vim_id = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
+    store.write_status(VIM, vim_id, "REACHABLE", action_id=None)
+    backend.fail = "Mistral is down"
+    reconciler = Reconciler(lifecycle, checkin_interval=60, missed_limit=3, interval=60)
+    later = utcnow() + timedelta(seconds=200)
+    assert reconciler.run_once(now=later) == []
+    monitor = store.get_monitor(VIM, vim_id)
+    assert monitor.action_id is not None and store.get_vim(vim_id).status == "REACHABLE"
+    backend.fail = None
+    assert reconciler.run_once(now=later + timedelta(seconds=200)) == [(VIM, vim_id)]
+    assert store.get_monitor(VIM, vim_id).execution_id == "execution-2"

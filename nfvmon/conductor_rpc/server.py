@@ -53,18 +53,34 @@ class Conductor:
             on_outcome=lambda action, outcome: self.metrics.policy_actions.labels(
                 action, outcome).inc())
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
+        self.reconciler = self._reconciler(conf) if conf.conductor.reconcile else None
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
             [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
+
+    def _reconciler(self, conf):
+        from nfvmon.conductor_rpc.reconciler import Reconciler
+        from nfvmon.lifecycle import Lifecycle, MistralBackend
+
+        lifecycle = Lifecycle(self.store, MistralBackend(conf.mistral.url,
+                                                         conf.mistral.auth_token),
+                              client.MonitorControlAPI(self.transport))
+        return Reconciler(lifecycle, checkin_interval=conf.conductor.checkin_interval,
+                          missed_limit=conf.conductor.checkin_missed_limit,
+                          interval=conf.conductor.reconcile_interval)
 
     def start(self) -> None:
         if self.conf.conductor.metrics_port:
             self.metrics.serve(self.conf.conductor.metrics_port, self.conf.conductor.metrics_host)
         self.server.start()
+        if self.reconciler is not None:
+            self.reconciler.start()
         LOG.info("conductor %s listening on topic %s", self.conf.host,
                  self.conf.conductor.topic)
 
     def stop(self) -> None:
+        if self.reconciler is not None:
+            self.reconciler.stop()
         self.server.stop()
         self.server.wait()
         self.runner.shutdown(wait=False)

@@ -86,9 +86,11 @@ class Store:
     # --- resources -------------------------------------------------------------------------
 
     def create_vim(self, vim_id: str, *, target: str, name: str = "", status: str = "PENDING",
-                   action_id: str | None = None) -> Vim:
+                   action_id: str | None = None,
+                   probe_config: Mapping[str, Any] | None = None) -> Vim:
         with self._sessions.begin() as session:
-            vim = Vim(id=vim_id, name=name, target=target, status=status)
+            vim = Vim(id=vim_id, name=name, target=target, status=status,
+                      probe_config=dict(probe_config) if probe_config else None)
             session.add(vim)
             session.add(Monitor(resource_type=VIM, resource_id=vim_id, action_id=action_id,
                                 started_at=utcnow() if action_id else None))
@@ -158,6 +160,31 @@ class Store:
                 .values(action_id=action_id, workflow_name=workflow_name,
                         execution_id=execution_id, started_at=utcnow(),
                         last_checkin_at=None))
+
+    def replace_action(self, resource_type: str, resource_id: str, old: str | None,
+                       new: str) -> bool:
+        """Make `new` current only if `old` still is: of two conductors reconciling the same
+        monitor, exactly one wins (one conditional UPDATE)."""
+        condition = Monitor.action_id.is_(None) if old is None else Monitor.action_id == old
+        with self._sessions.begin() as session:
+            return session.execute(
+                update(Monitor).where(Monitor.resource_type == resource_type,
+                                      Monitor.resource_id == resource_id, condition)
+                .values(action_id=new, started_at=utcnow(), last_checkin_at=None)
+            ).rowcount == 1
+
+    def stale_monitors(self, older_than: datetime) -> list[Monitor]:
+        """Monitors with a current action that has not checked in since `older_than`."""
+        with self._sessions() as session:
+            seen = func.coalesce(Monitor.last_checkin_at, Monitor.started_at)
+            return list(session.scalars(select(Monitor).where(
+                Monitor.action_id.is_not(None), seen < older_than)))
+
+    def update_vim_config(self, vim_id: str, *, target: str,
+                          probe_config: Mapping[str, Any]) -> None:
+        with self._sessions.begin() as session:
+            session.execute(update(Vim).where(Vim.id == vim_id).values(
+                target=target, probe_config=dict(probe_config), updated_at=utcnow()))
 
     def get_monitor(self, resource_type: str, resource_id: str) -> Monitor | None:
         with self._sessions() as session:

@@ -45,6 +45,8 @@ class Vim(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     target: Mapped[str] = mapped_column(String(255), default="")
+    #: What regenerating the workflow needs, credentials removed: {auth_url, monitor}.
+    probe_config: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(32))
     previous_status: Mapped[str | None] = mapped_column(String(32))
     status_reason: Mapped[str] = mapped_column(Text, default="")

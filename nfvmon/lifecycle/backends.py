@@ -17,6 +17,9 @@ class WorkflowBackend(Protocol):
     def remove(self, workflow_name: str, execution_id: str | None) -> None:
         """Delete the execution and the workflow; fine when they are already gone."""
 
+    def remove_execution(self, execution_id: str) -> None:
+        """Delete one execution (its workflow stays); fine when it is already gone."""
+
 
 class InProcessBackend:
     """Runs each task of a generated workflow through the same action classes Mistral would
@@ -49,6 +52,9 @@ class InProcessBackend:
             runs = self._runs.pop(execution_id, []) if execution_id else []
         for thread, _holder in runs:
             thread.join(self._join_timeout)
+
+    def remove_execution(self, execution_id: str) -> None:
+        self.remove("", execution_id)
 
     def results(self, execution_id: str) -> list[Any]:
         with self._lock:
@@ -87,9 +93,16 @@ class MistralBackend:
 
     def remove(self, workflow_name: str, execution_id: str | None) -> None:
         if execution_id:
-            self._ignore_missing(lambda: self._client.executions.delete(execution_id,
-                                                                        force=True))
+            self.remove_execution(execution_id)
         self._ignore_missing(lambda: self._client.workflows.delete(workflow_name))
+
+    def remove_execution(self, execution_id: str) -> None:
+        self._ignore_missing(lambda: self._client.executions.delete(execution_id, force=True))
+
+    def failed_executions(self, prefixes: tuple[str, ...]) -> list[str]:
+        """Ids of executions in ERROR whose workflow name starts with one of `prefixes`."""
+        return [execution.id for execution in self._client.executions.list(state="ERROR")
+                if execution.workflow_name.startswith(prefixes)]
 
     def execution_state(self, execution_id: str) -> str | None:
         """RUNNING, SUCCESS, ERROR, ...; None when Mistral has no such execution."""

@@ -14,6 +14,9 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
 
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.errors import NfvmonError
@@ -22,6 +25,7 @@ from nfvmon.generator.identifiers import target_from_url
 from nfvmon.lifecycle.backends import WorkflowBackend
 
 LOG = logging.getLogger(__name__)
+_CURRENT = object()  # redeploy(): "whatever action is current now"
 
 
 class LifecycleError(NfvmonError):
@@ -40,16 +44,88 @@ class Lifecycle:
         action_id = str(uuid.uuid4())
         workflow = vim_workflow_from_data(config, source, vim_id, action_id)
         target = target_from_url(config["auth_url"], source, ("auth_url",))
-        self.store.create_vim(vim_id, target=target, name=name, action_id=action_id)
+        self.store.create_vim(vim_id, target=target, name=name, action_id=action_id,
+                              probe_config=_probe_config(config))
         self._deploy(VIM, vim_id, action_id, workflow)
         return vim_id
+
+    def update_vim(self, vim_id: str, config: Any, source: str) -> str:
+        """New auth_url or monitor settings: a new action and execution replace the old."""
+        if self.store.get_vim(vim_id) is None:
+            raise LifecycleError(f"no VIM {vim_id}")
+        vim_workflow_from_data(config, source, vim_id, None)  # refuse bad input first
+        self.store.update_vim_config(
+            vim_id, target=target_from_url(config["auth_url"], source, ("auth_url",)),
+            probe_config=_probe_config(config))
+        return self.redeploy(VIM, vim_id)
+
+    def scale_vnf(self, vnf_id: str, mgmt_ips: Mapping[str, Sequence[str]]) -> str:
+        """New management IPs for some VDUs: a new action and execution replace the old."""
+        vnf = self.store.get_vnf(vnf_id)
+        if vnf is None:
+            raise LifecycleError(f"no VNF {vnf_id}")
+        current = {vdu.name: list(vdu.mgmt_ips) for vdu in vnf.vdus}
+        vnf_workflow_from_data(self._vnfd(vnf), f"VNF {vnf_id}", vnf_id,
+                               {**current, **mgmt_ips}, None)  # refuse bad input first
+        self.store.set_vdu_ips(vnf_id, mgmt_ips)
+        return self.redeploy(VNF, vnf_id)
+
+    def redeploy(self, resource_type: str, resource_id: str,
+                 expected_action: str | None | object = _CURRENT) -> str:
+        """Replace the resource's monitor: claim a new action_id (only if the current one is
+        still `expected_action`, when given), deploy, then end the old action and remove its
+        execution. The old action always ends: the kill, and bad_action as the backstop."""
+        monitor = self.store.get_monitor(resource_type, resource_id)
+        if monitor is None:
+            raise LifecycleError(f"no {resource_type} {resource_id}")
+        old = monitor.action_id if expected_action is _CURRENT else expected_action
+        new = str(uuid.uuid4())
+        if not self.store.replace_action(resource_type, resource_id, old, new):
+            raise LifecycleError(f"{resource_type} {resource_id}: its monitor changed meanwhile")
+        workflow = self._workflow(resource_type, resource_id, new)
+        self._retire(monitor)
+        # A failed re-deployment (Mistral down) keeps the new action_id claimed and the
+        # status as it is: the monitor is stale again after the grace period, and retried.
+        self._deploy(resource_type, resource_id, new, workflow, keep_on_failure=True)
+        return new
+
+    def _workflow(self, resource_type: str, resource_id: str, action_id: str):
+        if resource_type == VIM:
+            vim = self.store.get_vim(resource_id)
+            return vim_workflow_from_data(vim.probe_config, f"VIM {resource_id}", resource_id,
+                                          action_id)
+        vnf = self.store.get_vnf(resource_id)
+        return vnf_workflow_from_data(self._vnfd(vnf), f"VNF {resource_id}", resource_id,
+                                      {vdu.name: list(vdu.mgmt_ips) for vdu in vnf.vdus},
+                                      action_id)
+
+    @staticmethod
+    def _vnfd(vnf) -> Any:
+        from nfvmon.generator import tosca
+        from nfvmon.generator.loader import load_yaml_text
+
+        return load_yaml_text(vnf.vnfd, f"VNF {vnf.id}", tosca.vnfd_duplicate_is_error)
+
+    def _retire(self, monitor) -> None:
+        """End an old action (it is no longer current) and remove its execution."""
+        if monitor.action_id and self.control is not None:
+            try:
+                self.control.kill({}, monitor.action_id)
+            except Exception as exc:  # noqa: BLE001 - the check-in backstops a lost kill
+                LOG.warning("kill of %s not sent: %s", monitor.action_id, exc)
+        if monitor.workflow_name and monitor.execution_id:
+            try:
+                self.backend.remove_execution(monitor.execution_id)
+            except Exception as exc:  # noqa: BLE001 - the reconciler cleans up later
+                LOG.warning("execution %s not removed: %s", monitor.execution_id, exc)
 
     def create_vnf(self, vnfd: Any, source: str, mgmt_ips: Mapping[str, Sequence[str]], *,
                    name: str = "", vnf_id: str | None = None, vnfd_text: str = "") -> str:
         vnf_id = vnf_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
         workflow = vnf_workflow_from_data(vnfd, source, vnf_id, mgmt_ips, action_id)
-        self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name, vnfd=vnfd_text,
+        self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name,
+                              vnfd=vnfd_text or yaml.safe_dump(vnfd, sort_keys=False),
                               status="PENDING_CREATE", action_id=action_id)
         self._deploy(VNF, vnf_id, action_id, workflow)
         self.store.write_status(VNF, vnf_id, "ACTIVE", action_id=None,
@@ -57,11 +133,14 @@ class Lifecycle:
                                 event_type="CREATE")
         return vnf_id
 
-    def _deploy(self, resource_type: str, resource_id: str, action_id: str, workflow) -> None:
+    def _deploy(self, resource_type: str, resource_id: str, action_id: str, workflow,
+                keep_on_failure: bool = False) -> None:
         try:
             execution_id = self.backend.deploy(workflow)
         except Exception as exc:  # noqa: BLE001 - any backend failure is reported the same way
             reason = f"deploying {workflow.name} failed: {exc}"
+            if keep_on_failure:
+                raise LifecycleError(reason) from None
             self.store.set_action(resource_type, resource_id, None)
             self.store.write_status(resource_type, resource_id, "ERROR", action_id=None,
                                     reason=reason, event_type="CREATE")
@@ -80,11 +159,17 @@ class Lifecycle:
         if monitor is None:
             return self.store.delete_resource(resource_type, resource_id)
         self.store.set_action(resource_type, resource_id, None)
-        if monitor.action_id and self.control is not None:
-            try:
-                self.control.kill({}, monitor.action_id)
-            except Exception as exc:  # noqa: BLE001 - the check-in backstops a lost kill
-                LOG.warning("kill of %s not sent: %s", monitor.action_id, exc)
+        self._retire(monitor)
         if monitor.workflow_name:
-            self.backend.remove(monitor.workflow_name, monitor.execution_id)
+            self.backend.remove(monitor.workflow_name, None)
         return self.store.delete_resource(resource_type, resource_id)
+
+
+def _probe_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a VIM config a monitor is made from: no credentials, no userinfo."""
+    parts = urlsplit(config["auth_url"])
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    probe = {"auth_url": urlunsplit((parts.scheme, netloc, parts.path, "", ""))}
+    if "monitor" in config:
+        probe["monitor"] = dict(config["monitor"])
+    return probe

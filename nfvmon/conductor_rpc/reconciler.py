@@ -1,0 +1,73 @@
+"""The conductor's reconciler: monitoring converges again after any crash.
+
+Every `[conductor] reconcile_interval` seconds: a monitor whose action has not checked in for
+`checkin_missed_limit` check-in intervals (its executor died, the action crashed, Mistral
+failed it) is re-created with a new action_id; executions of nfvmon workflows that Mistral
+put in ERROR are deleted. Several conductors may run it at once: replacing an action is one
+conditional UPDATE, so exactly one of them re-creates a given monitor. After a conductor
+restart this is also how everything converges: the state is all in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from nfvmon.db.models import utcnow
+
+LOG = logging.getLogger(__name__)
+
+NFVMON_WORKFLOW_PREFIXES = ("vim_id_", "vnf_id_")
+
+
+class Reconciler:
+    def __init__(self, lifecycle, *, checkin_interval: float, missed_limit: int,
+                 interval: float):
+        self.lifecycle = lifecycle
+        self.grace = timedelta(seconds=checkin_interval * missed_limit)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, now: datetime | None = None) -> list[tuple[str, str]]:
+        """Re-create stale monitors and clean failed executions; what was re-created."""
+        recreated = []
+        for monitor in self.lifecycle.store.stale_monitors((now or utcnow()) - self.grace):
+            key = (monitor.resource_type, monitor.resource_id)
+            try:
+                self.lifecycle.redeploy(*key, expected_action=monitor.action_id)
+            except Exception as exc:  # noqa: BLE001 - next round tries again; one bad
+                LOG.warning("re-creating the monitor of %s %s failed: %s", *key, exc)
+                continue
+            LOG.warning("%s %s: its monitor stopped checking in; re-created", *key)
+            recreated.append(key)
+        self._clean_failed_executions()
+        return recreated
+
+    def _clean_failed_executions(self) -> None:
+        backend = self.lifecycle.backend
+        if not hasattr(backend, "failed_executions"):
+            return
+        try:
+            for execution_id in backend.failed_executions(NFVMON_WORKFLOW_PREFIXES):
+                backend.remove_execution(execution_id)
+                LOG.info("deleted failed Mistral execution %s", execution_id)
+        except Exception as exc:  # noqa: BLE001 - Mistral down: next round
+            LOG.warning("cleaning failed executions: %s", exc)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the loop must go on
+                LOG.exception("reconcile round failed")

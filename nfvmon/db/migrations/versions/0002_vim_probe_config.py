@@ -1,0 +1,26 @@
+"""VIMs keep the credential-free part of their config, so a monitor can be re-created.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("vims", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("probe_config", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("vims", schema=None) as batch_op:
+        batch_op.drop_column("probe_config")
