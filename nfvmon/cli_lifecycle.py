@@ -22,6 +22,11 @@ def add_commands(commands, add_config_option) -> None:
     register.add_argument("config", metavar="CONFIG.yaml")
     register.add_argument("--name", default="")
     _common(register, add_config_option, _vim_register)
+    update = vims.add_parser("update", help="new auth_url or monitor settings: a new monitor "
+                                            "replaces the old one")
+    update.add_argument("resource_id", metavar="ID")
+    update.add_argument("config", metavar="CONFIG.yaml")
+    _common(update, add_config_option, _vim_update)
     deregister = vims.add_parser("deregister", help="stop monitoring a VIM and forget it")
     deregister.add_argument("resource_id", metavar="ID")
     _common(deregister, add_config_option, _vim_deregister)
@@ -38,6 +43,11 @@ def add_commands(commands, add_config_option) -> None:
     create.add_argument("--mgmt-ip", action="append", required=True, metavar="VDU=IP")
     create.add_argument("--name", default="")
     _common(create, add_config_option, _vnf_create)
+    scale = vnfs.add_parser("scale", help="new management IPs of VDUs (after a scale-out or "
+                                          "-in): a new monitor replaces the old one")
+    scale.add_argument("resource_id", metavar="ID")
+    scale.add_argument("--mgmt-ip", action="append", required=True, metavar="VDU=IP")
+    _common(scale, add_config_option, _vnf_scale)
     delete = vnfs.add_parser("delete", help="stop monitoring a VNF and forget it")
     delete.add_argument("resource_id", metavar="ID")
     _common(delete, add_config_option, _vnf_delete)
@@ -97,6 +107,29 @@ def _vnf_create(args) -> int:
     vnfd = load_yaml_text(text, args.vnfd, tosca.vnfd_duplicate_is_error)
     _, lifecycle = _services(args)
     print(lifecycle.create_vnf(vnfd, args.vnfd, mgmt_ips, name=args.name, vnfd_text=text))
+    return 0
+
+
+def _vim_update(args) -> int:
+    from nfvmon.generator.loader import load_yaml_file
+    from nfvmon.generator.vim import vim_config_duplicate_is_error
+
+    config = load_yaml_file(args.config, vim_config_duplicate_is_error)
+    _, lifecycle = _services(args)
+    lifecycle.update_vim(args.resource_id, config, args.config)
+    print(f"VIM {args.resource_id} updated")
+    return 0
+
+
+def _vnf_scale(args) -> int:
+    from nfvmon.generator.identifiers import parse_mgmt_ip_option
+    from nfvmon.generator.vnf import group_mgmt_ips
+
+    mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
+    _, lifecycle = _services(args)
+    lifecycle.scale_vnf(args.resource_id, mgmt_ips)
+    print(f"VNF {args.resource_id} now monitored at "
+          + "; ".join(f"{vdu}: {', '.join(ips)}" for vdu, ips in mgmt_ips.items()))
     return 0
 
 

@@ -34,7 +34,9 @@ def test_sample_config_lists_every_nfvmon_option_with_its_default():
                 "oslo-config-generator --config-file etc/oslo-config-generator/nfvmon.conf")
             if opt.default is not None and opt.sample_default is None \
                     and not isinstance(opt.default, list):
-                assert sample[group][opt.name] == str(opt.default), (group, opt.name)
+                default = str(opt.default)
+                expected = default.lower() if isinstance(opt.default, bool) else default
+                assert sample[group][opt.name] == expected, (group, opt.name)
 
 
 def test_monitor_options_come_from_the_single_source_of_defaults():
