@@ -48,6 +48,11 @@ def add_commands(commands, add_config_option) -> None:
     scale.add_argument("resource_id", metavar="ID")
     scale.add_argument("--mgmt-ip", action="append", required=True, metavar="VDU=IP")
     _common(scale, add_config_option, _vnf_scale)
+    heal = vnfs.add_parser("heal", help="heal one VDU through the VNF manager, then monitor "
+                                        "it afresh")
+    heal.add_argument("resource_id", metavar="ID")
+    heal.add_argument("--vdu", required=True)
+    _common(heal, add_config_option, _vnf_heal)
     delete = vnfs.add_parser("delete", help="stop monitoring a VNF and forget it")
     delete.add_argument("resource_id", metavar="ID")
     _common(delete, add_config_option, _vnf_delete)
@@ -130,6 +135,17 @@ def _vnf_scale(args) -> int:
     lifecycle.scale_vnf(args.resource_id, mgmt_ips)
     print(f"VNF {args.resource_id} now monitored at "
           + "; ".join(f"{vdu}: {', '.join(ips)}" for vdu, ips in mgmt_ips.items()))
+    return 0
+
+
+def _vnf_heal(args) -> int:
+    from nfvmon import config
+    from nfvmon.conductor_rpc.vnf_managers import load_manager
+
+    _, lifecycle = _services(args)
+    lifecycle.heal_vnf(args.resource_id, args.vdu, load_manager(config.load(
+        args.config_file, setup_logging=False)))
+    print(f"VNF {args.resource_id}: VDU {args.vdu} healed")
     return 0
 
 

@@ -193,3 +193,42 @@ def test_monitors_come_back_after_the_executor_dies(e2e, mistral_server):
         assert store.get_vim(vim_id).status == "REACHABLE"
     finally:
         lifecycle.deregister_vim(vim_id)
+
+
+def test_scale_out_and_in_the_monitored_targets_follow(e2e):
+    servers = {"127.0.0.81": _serve("127.0.0.81", 0)}
+    port = servers["127.0.0.81"].server_address[1]
+    servers["127.0.0.82"] = _serve("127.0.0.82", port)
+    setup, mistral, log_path = e2e
+    lifecycle, store = setup(driver="noop")
+    vnfd = {"vdus": {"VDU1": {"monitoring_policy": {"http_ping": {
+        "monitoring_params": {"monitoring_delay": 0, "count": 1, "interval": 0.3,
+                              "timeout": 0.3, "retry": 2, "port": port},
+        "actions": {"failure": "log"}}}}}}
+    vnf_id = lifecycle.create_vnf(vnfd, "vnfd.yaml", {"VDU1": ["127.0.0.81"]})
+    try:
+        first = store.get_monitor(VNF, vnf_id)
+        lifecycle.scale_vnf(vnf_id, {"VDU1": ["127.0.0.81", "127.0.0.82"]})
+        second = store.get_monitor(VNF, vnf_id)
+        definition = mistral.workflows.get(second.workflow_name).definition
+        assert "127.0.0.82" in definition and second.action_id in definition
+        assert mistral.executions.get(second.execution_id).state == "RUNNING"
+        assert first.execution_id not in [e.id for e in mistral.executions.list()]
+        assert wait_for(lambda: _action_ended(log_path, first.action_id))
+
+        lifecycle.scale_vnf(vnf_id, {"VDU1": ["127.0.0.82"]})  # scale in
+        third = store.get_monitor(VNF, vnf_id)
+        assert wait_for(lambda: _action_ended(log_path, second.action_id))
+        assert wait_for(lambda: store.get_monitor(VNF, vnf_id).last_checkin_at is not None)
+        servers["127.0.0.81"].shutdown()  # no longer monitored: nothing happens
+        time.sleep(2.0)
+        assert store.get_vnf(vnf_id).status == "ACTIVE"
+        servers["127.0.0.82"].shutdown()  # monitored: the log policy marks the VNF DEAD
+        assert wait_for(lambda: store.get_vnf(vnf_id).status == "DEAD")
+        dead = [e for e in store.events(VNF, vnf_id) if e.state == "DEAD"]
+        assert dead[-1].details["report"]["target"] == "127.0.0.82"
+        assert third.action_id == store.get_monitor(VNF, vnf_id).action_id
+    finally:
+        lifecycle.delete_vnf(vnf_id)
+        for server in servers.values():
+            server.server_close()

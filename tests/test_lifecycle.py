@@ -184,3 +184,38 @@ def test_a_failed_redeployment_keeps_the_claim_and_is_retried(store):
     backend.fail = None
     assert reconciler.run_once(now=later + timedelta(seconds=200)) == [(VIM, vim_id)]
     assert store.get_monitor(VIM, vim_id).execution_id == "execution-2"
+
+
+class HealingManager:
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def run(self, operation, vnf_id, vdu):
+        if self.fail:
+            raise RuntimeError("no capacity")
+        return {vdu: ["127.0.0.9"]}
+
+
+def test_operator_heal_moves_the_monitor_to_the_healed_address(store):
+    vnfd = (TACKER_SAMPLES / "tosca-vnfd-monitor.yaml").read_text()
+    backend, control = RecordingBackend(), RecordingControl()
+    lifecycle = Lifecycle(store, backend, control)
+    vnf_id = lifecycle.create_vnf(yaml.safe_load(vnfd), "vnfd.yaml", {"VDU1": ["127.0.0.2"]})
+    old = store.get_monitor(VNF, vnf_id).action_id
+    lifecycle.heal_vnf(vnf_id, "VDU1", HealingManager())
+    assert store.get_vnf(vnf_id).status == "ACTIVE"
+    assert store.get_vnf(vnf_id).vdus[0].mgmt_ips == ["127.0.0.9"]
+    assert old in control.kills and "127.0.0.9" in backend.deployed[-1].text
+    assert [e.state for e in store.events(VNF, vnf_id)][-2:] == ["PENDING_HEAL", "ACTIVE"]
+
+
+def test_a_failed_heal_leaves_the_vnf_in_error_with_the_reason(store):
+    vnfd = (TACKER_SAMPLES / "tosca-vnfd-monitor.yaml").read_text()
+    lifecycle = Lifecycle(store, RecordingBackend(), RecordingControl())
+    vnf_id = lifecycle.create_vnf(yaml.safe_load(vnfd), "vnfd.yaml", {"VDU1": ["127.0.0.2"]})
+    with pytest.raises(LifecycleError, match="no capacity"):
+        lifecycle.heal_vnf(vnf_id, "VDU1", HealingManager(fail=True))
+    vnf = store.get_vnf(vnf_id)
+    assert vnf.status == "ERROR" and "no capacity" in vnf.status_reason
+    with pytest.raises(LifecycleError, match="no VDU VDU7"):
+        lifecycle.heal_vnf(vnf_id, "VDU7", HealingManager())

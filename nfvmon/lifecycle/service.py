@@ -70,6 +70,33 @@ class Lifecycle:
         self.store.set_vdu_ips(vnf_id, mgmt_ips)
         return self.redeploy(VNF, vnf_id)
 
+    def heal_vnf(self, vnf_id: str, vdu: str, manager) -> str:
+        """An operator's heal of one VDU: the VNF manager heals it, a new monitor watches its
+        (possibly new) addresses, and the respawn/heal count starts afresh."""
+        vnf = self.store.get_vnf(vnf_id)
+        if vnf is None:
+            raise LifecycleError(f"no VNF {vnf_id}")
+        if vdu not in {v.name for v in vnf.vdus}:
+            raise LifecycleError(f"VNF {vnf_id} has no VDU {vdu}")
+        started = self.store.write_status(
+            VNF, vnf_id, "PENDING_HEAL", action_id=None, event_type="HEAL",
+            allowed_from=("ACTIVE", "DEAD", "ERROR"), reason=f"heal of VDU {vdu} requested")
+        if started.outcome != "changed":
+            raise LifecycleError(f"VNF {vnf_id} is {started.status}: not healed now")
+        try:
+            new_ips = manager.run("heal", vnf_id, vdu)
+        except Exception as exc:  # noqa: BLE001 - a manager failure is the VNF's ERROR
+            self.store.write_status(VNF, vnf_id, "ERROR", action_id=None, event_type="HEAL",
+                                    allowed_from=("PENDING_HEAL",), reason=f"heal failed: {exc}")
+            raise LifecycleError(f"heal of VDU {vdu} failed: {exc}") from None
+        if new_ips:
+            self.store.set_vdu_ips(vnf_id, new_ips)
+        new_action = self.redeploy(VNF, vnf_id)
+        self.store.record_heal_attempt(vnf_id, 0, None)
+        self.store.write_status(VNF, vnf_id, "ACTIVE", action_id=None, event_type="HEAL",
+                                allowed_from=("PENDING_HEAL",), reason=f"VDU {vdu} healed")
+        return new_action
+
     def redeploy(self, resource_type: str, resource_id: str,
                  expected_action: str | None | object = _CURRENT) -> str:
         """Replace the resource's monitor: claim a new action_id (only if the current one is
