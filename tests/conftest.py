@@ -218,7 +218,10 @@ class MistralServer:
         self.log_path = work / "server.log"
         self.conf = work / "mistral.conf"
         self.conf.write_text(
-            f"[DEFAULT]\ntransport_url = {rabbit}\n[api]\nhost = 127.0.0.1\nport = {port}\n"
+            # A control exchange of its own: two Mistrals on one broker (two test runs at
+            # once) would otherwise consume each other's engine and executor calls.
+            f"[DEFAULT]\ntransport_url = {rabbit}\ncontrol_exchange = mistral_{self.topic}\n"
+            f"[api]\nhost = 127.0.0.1\nport = {port}\n"
             f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
             "[pecan]\nauth_enable = False\n")
         (work / "nfvmon.conf").write_text(

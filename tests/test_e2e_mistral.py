@@ -232,3 +232,32 @@ def test_scale_out_and_in_the_monitored_targets_follow(e2e):
         lifecycle.delete_vnf(vnf_id)
         for server in servers.values():
             server.server_close()
+
+
+def test_the_cli_registers_lists_shows_and_deregisters(e2e, mistral_server, tmp_path, capsys):
+    import json
+
+    from nfvmon.cli import main
+
+    setup, mistral, _log = e2e
+    _lifecycle, store = setup()
+    conf_file = tmp_path / "nfvmon.conf"
+    conf_file.write_text(
+        f"[DEFAULT]\ntransport_url = {rabbit_url()}\n"
+        f"[database]\nconnection = sqlite:///{tmp_path / 'nfvmon.sqlite'}\n"
+        f"[conductor]\ntopic = {mistral_server.topic}\n[mistral]\nurl = {mistral_server.url}\n")
+    vim_file = tmp_path / "vim.yaml"
+    vim_file.write_text(yaml.safe_dump(_vim_config("127.0.0.1")))
+    common = ["--config-file", str(conf_file)]
+    assert main(["vim", "register", str(vim_file), "--name", "lab", *common]) == 0
+    vim_id = capsys.readouterr().out.strip()
+    assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+    assert main(["vim", "list", "-f", "json", *common]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["name"], row["status"]) == (vim_id, "lab", "REACHABLE")
+    assert main(["vim", "show", vim_id, *common]) == 0
+    assert "REACHABLE" in capsys.readouterr().out
+    assert main(["vim", "deregister", vim_id, *common]) == 0
+    assert "deregistered" in capsys.readouterr().out
+    assert f"vim_id_{vim_id}" not in [w.name for w in mistral.workflows.list()]
+    assert main(["vim", "show", vim_id, *common]) == 2
