@@ -283,3 +283,35 @@ def mistral_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+def wait_for(predicate, timeout: float = 30.0, step: float = 0.1) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def serve_ok(address: str, port: int):
+    """An HTTP server answering 200 on a loopback address, on a daemon thread."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer((address, port), Ok)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -12,7 +12,6 @@ import textwrap
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import oslo_messaging as messaging
 import pytest
@@ -25,16 +24,7 @@ from nfvmon.conductor_rpc.server import Conductor
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
-from tests.conftest import rabbit_url
-
-
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
+from tests.conftest import rabbit_url, serve_ok, wait_for
 
 
 class Live:
@@ -185,27 +175,14 @@ def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_facto
     assert _ended(thread, holder)["reason"] == "killed"
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server API
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
-def _serve(address: str, port: int):
-    server = ThreadingHTTPServer((address, port), _Ok)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_factory, tmp_path):
-    first = _serve("127.0.0.61", 0)
+    first = serve_ok("127.0.0.61", 0)
     port = first.server_address[1]
-    second = _serve("127.0.0.62", port)
+    second = serve_ok("127.0.0.62", port)
     manager = tmp_path / "respawn.py"
     manager.write_text(textwrap.dedent("""
         import json

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import oslo_messaging as messaging
 import pytest
@@ -21,16 +19,7 @@ from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
 from nfvmon.lifecycle import Lifecycle, MistralBackend
-from tests.conftest import rabbit_url
-
-
-def wait_for(predicate, timeout=30.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
+from tests.conftest import rabbit_url, serve_ok, wait_for
 
 
 @pytest.fixture
@@ -106,27 +95,14 @@ def test_vim_unreachable_and_back(e2e, netns_host):
         lifecycle.deregister_vim(vim_id)
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server API
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
-def _serve(address: str, port: int):
-    server = ThreadingHTTPServer((address, port), _Ok)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def test_vnf_failure_respawn_new_address_and_delete(e2e, tmp_path):
-    first = _serve("127.0.0.71", 0)
+    first = serve_ok("127.0.0.71", 0)
     port = first.server_address[1]
-    second = _serve("127.0.0.72", port)
+    second = serve_ok("127.0.0.72", port)
     manager = tmp_path / "respawn.py"
     manager.write_text(textwrap.dedent("""
         import json
@@ -196,9 +172,9 @@ def test_monitors_come_back_after_the_executor_dies(e2e, mistral_server):
 
 
 def test_scale_out_and_in_the_monitored_targets_follow(e2e):
-    servers = {"127.0.0.81": _serve("127.0.0.81", 0)}
+    servers = {"127.0.0.81": serve_ok("127.0.0.81", 0)}
     port = servers["127.0.0.81"].server_address[1]
-    servers["127.0.0.82"] = _serve("127.0.0.82", port)
+    servers["127.0.0.82"] = serve_ok("127.0.0.82", port)
     setup, mistral, log_path = e2e
     lifecycle, store = setup(driver="noop")
     vnfd = {"vdus": {"VDU1": {"monitoring_policy": {"http_ping": {
