@@ -9,7 +9,6 @@ writes one event row in the same transaction.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,29 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Connection,
     Engine,
-    bindparam,
-    cast,
     create_engine,
     delete,
-    exists,
     func,
-    insert,
-    literal,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
+from nfvmon.db import status_sql
 from nfvmon.db.engine import make_sessionmaker
 from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
 
 VIM = "vim"
 VNF = "vnf"
-_MODELS = {VIM: Vim, VNF: Vnf}
+_MODELS = status_sql.MODELS
 
 
 @dataclass(frozen=True)
@@ -233,10 +226,10 @@ class Store:
                                                  details or {}, action_id, allowed)
         with self._write_lock, self.engine.begin() as connection:
             previous = connection.execute(
-                _status_update(resource_type, action_id is not None, allowed is not None),
+                status_sql.status_update(resource_type, action_id is not None, allowed is not None),
                 params).scalar_one_or_none()
             if previous is not None:
-                connection.execute(_EVENT_INSERT, {
+                connection.execute(status_sql.EVENT_INSERT, {
                     "resource_type": resource_type, "resource_id": resource_id,
                     "event_type": event_type, "state": status, "created_at": params["now"],
                     "details": {"from": previous, "reason": reason, **(details or {})}})
@@ -249,7 +242,7 @@ class Store:
         """PostgreSQL: the UPDATE and its event row in one statement (a data-modifying CTE),
         autocommitted, without waiting for the WAL flush: one round trip. A status lost to a
         database crash is re-sent by its monitor at the next check-in (resync)."""
-        statement = _status_update_with_event(resource_type, action_id is not None,
+        statement = status_sql.update_with_event(resource_type, action_id is not None,
                                               allowed is not None)
         event_details = {"reason": params["reason"], **details}
         with self._fast.connect() as connection:
@@ -309,48 +302,6 @@ class Store:
         model = _MODELS[resource_type]
         with self._sessions() as session:
             return dict(session.execute(select(model.id, model.status)).all())
-
-
-_EVENT_INSERT = insert(Event.__table__)
-
-
-@functools.cache
-def _status_update(resource_type: str, check_action: bool, check_allowed: bool):
-    """UPDATE <resources> SET previous_status = status, status = :new_status, ...
-    WHERE id = :rid AND status <> :new_status
-      [AND EXISTS (current action is :aid)] [AND status IN :allowed]
-    RETURNING previous_status -- the old status, since SET reads the row before the update.
-    """
-    table = _MODELS[resource_type].__table__
-    monitors = Monitor.__table__
-    stmt = update(table).where(table.c.id == bindparam("rid"),
-                               table.c.status != bindparam("new_status"))
-    if check_action:
-        stmt = stmt.where(exists().where(monitors.c.resource_type == resource_type,
-                                         monitors.c.resource_id == table.c.id,
-                                         monitors.c.action_id == bindparam("aid")))
-    if check_allowed:
-        stmt = stmt.where(table.c.status.in_(bindparam("allowed", expanding=True)))
-    return stmt.values(previous_status=table.c.status, status=bindparam("new_status"),
-                       status_reason=bindparam("reason"), updated_at=bindparam("now")
-                       ).returning(table.c.previous_status)
-
-
-@functools.cache
-def _status_update_with_event(resource_type: str, check_action: bool, check_allowed: bool):
-    """PostgreSQL: WITH changed AS (<_status_update> RETURNING id, previous_status),
-    logged AS (INSERT INTO events ... SELECT ... FROM changed) SELECT previous_status FROM
-    changed -- one statement, so one round trip and atomic even when autocommitted."""
-    changed = _status_update(resource_type, check_action, check_allowed).returning(
-        _MODELS[resource_type].__table__.c.id).cte("changed")
-    events = Event.__table__
-    details = cast(cast(bindparam("details", type_=JSON), JSONB).op("||")(
-        func.jsonb_build_object("from", changed.c.previous_status)), JSON)
-    logged = insert(events).from_select(
-        ["resource_type", "resource_id", "event_type", "state", "details", "created_at"],
-        select(literal(resource_type), changed.c.id, bindparam("event_type"),
-               bindparam("new_status"), details, bindparam("now"))).cte("logged")
-    return select(changed.c.previous_status).add_cte(logged)
 
 
 def _event(resource_type: str, resource_id: str, event_type: str, state: str,
