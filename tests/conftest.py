@@ -218,10 +218,12 @@ class MistralServer:
         self.log_path = work / "server.log"
         self.conf = work / "mistral.conf"
         self.conf.write_text(
-            # A control exchange of its own: two Mistrals on one broker (two test runs at
-            # once) would otherwise consume each other's engine and executor calls.
+            # Queues of its own (queue names ignore the exchange): two Mistrals on one broker,
+            # two test runs at once, would otherwise consume each other's engine calls.
             f"[DEFAULT]\ntransport_url = {rabbit}\ncontrol_exchange = mistral_{self.topic}\n"
-            f"[api]\nhost = 127.0.0.1\nport = {port}\n"
+            + "".join(f"[{group}]\ntopic = mistral_{group}_{self.topic}\n"
+                      for group in ("engine", "executor", "event_engine", "notifier"))
+            + f"[api]\nhost = 127.0.0.1\nport = {port}\n"
             f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
             "[pecan]\nauth_enable = False\n")
         (work / "nfvmon.conf").write_text(

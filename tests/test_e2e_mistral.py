@@ -237,3 +237,16 @@ def test_the_cli_registers_lists_shows_and_deregisters(e2e, mistral_server, tmp_
     assert "deregistered" in capsys.readouterr().out
     assert f"vim_id_{vim_id}" not in [w.name for w in mistral.workflows.list()]
     assert main(["vim", "show", vim_id, *common]) == 2
+
+
+def test_deregister_works_when_mistral_already_lost_the_workflow(e2e):
+    setup, mistral, log_path = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    monitor = store.get_monitor(VIM, vim_id)
+    mistral.executions.delete(monitor.execution_id, force=True)
+    mistral.workflows.delete(monitor.workflow_name)
+    assert lifecycle.deregister_vim(vim_id)
+    assert lifecycle.deregister_vim(vim_id) is False
+    assert store.get_vim(vim_id) is None
+    assert wait_for(lambda: _action_ended(log_path, monitor.action_id))

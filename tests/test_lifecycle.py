@@ -219,3 +219,42 @@ def test_a_failed_heal_leaves_the_vnf_in_error_with_the_reason(store):
     assert vnf.status == "ERROR" and "no capacity" in vnf.status_reason
     with pytest.raises(LifecycleError, match="no VDU VDU7"):
         lifecycle.heal_vnf(vnf_id, "VDU7", HealingManager())
+
+
+class FakeMistral:
+    """Just enough of python-mistralclient for MistralBackend's clean-up paths."""
+
+    class _Executions:
+        def __init__(self, items):
+            self.items = items
+            self.deleted = []
+
+        def list(self, **filters):
+            return [e for e in self.items if e.state == filters.get("state", e.state)]
+
+        def delete(self, execution_id, force=None):
+            from mistralclient.api.base import APIException
+
+            if execution_id not in {e.id for e in self.items}:
+                raise APIException(404, "WorkflowExecution not found")
+            self.deleted.append((execution_id, force))
+            self.items = [e for e in self.items if e.id != execution_id]
+
+    def __init__(self, items):
+        self.executions = self._Executions(items)
+
+
+def test_reconciler_deletes_failed_executions_of_nfvmon_workflows_only(store):
+    from types import SimpleNamespace
+
+    from nfvmon.conductor_rpc.reconciler import Reconciler
+    from nfvmon.lifecycle import MistralBackend
+
+    client = FakeMistral([SimpleNamespace(id="e1", state="ERROR", workflow_name="vim_id_x"),
+                          SimpleNamespace(id="e2", state="ERROR", workflow_name="payroll"),
+                          SimpleNamespace(id="e3", state="RUNNING", workflow_name="vnf_id_y"),
+                          SimpleNamespace(id="e4", state="ERROR", workflow_name="vnf_id_z")])
+    lifecycle = Lifecycle(store, MistralBackend("http://unused", client=client))
+    Reconciler(lifecycle, checkin_interval=60, missed_limit=3, interval=60).run_once()
+    assert client.executions.deleted == [("e1", True), ("e4", True)]
+    MistralBackend("http://unused", client=client).remove_execution("e1")  # gone: fine
