@@ -1,6 +1,6 @@
 """update_vim calls per second: the nfvmon conductor against a bare oslo.messaging server.
 
-    python benchmarks/bench_conductor_rpc.py [--seconds 3] [--rounds 3] [--db URL]
+    python benchmarks/bench_conductor_rpc.py [--seconds 3] [--rounds 5] [--db URL]
 
 The reference, measured in the same run over the same RabbitMQ (127.0.0.1:5672): a bare RPC
 server whose `update_vim` endpoint only returns its argument. Each server runs in its own
@@ -103,7 +103,7 @@ def measure(topic: str, threads: int, seconds: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="median of this many")
+    parser.add_argument("--rounds", type=int, default=5, help="median of this many")
     parser.add_argument("--db", help="conductor database URL (default: a fresh SQLite file)")
     parser.add_argument("--serve", choices=("bare", "conductor"), help=argparse.SUPPRESS)
     parser.add_argument("--topic", help=argparse.SUPPRESS)
@@ -148,18 +148,23 @@ def main() -> int:
         for child in children:
             child.stdin.close()
             child.wait(30)
+    spread = {kind: {n: (min(v), max(v)) for n, v in by_n.items()}
+              for kind, by_n in results.items()}
     results = {kind: {n: statistics.median(v) for n, v in by_n.items()}
                for kind, by_n in results.items()}
 
     print(f"update_vim over RabbitMQ: median of {args.rounds} x {args.seconds:g} s, database "
           f"{db_url.split(':')[0]}")
-    print(f"{'client threads':>15} {'bare server/s':>14} {'conductor/s':>12} {'ratio':>7}")
+    print(f"{'client threads':>15} {'bare server/s':>14} {'conductor/s':>12} {'ratio':>7}"
+          f"   (min-max of the {args.rounds} rounds: bare; conductor)")
     ok = True
     for n in (1, 16):
         bare, conductor = results["bare"][n], results["conductor"][n]
         ratio = conductor / bare
         ok &= ratio >= 0.8
-        print(f"{n:>15} {bare:>14.0f} {conductor:>12.0f} {ratio:>7.0%}")
+        (bare_lo, bare_hi), (con_lo, con_hi) = spread["bare"][n], spread["conductor"][n]
+        print(f"{n:>15} {bare:>14.0f} {conductor:>12.0f} {ratio:>7.0%}   ({bare_lo:.0f}-"
+              f"{bare_hi:.0f}; {con_lo:.0f}-{con_hi:.0f})")
     print("goal (conductor >= 80% of bare):", "met" if ok else "NOT met")
     return 0
 

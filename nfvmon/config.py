@@ -34,6 +34,10 @@ database_opts = [
 conductor_opts = [
     cfg.StrOpt("topic", default="nfvmon_conductor",
                help="RPC topic the conductors listen on; several conductors share it."),
+    cfg.IntOpt("rpc_workers", default=4, min=1,
+               help="Threads that handle RPC calls (oslo.messaging's executor pool). The "
+                    "handlers are short database writes: a few threads beat many, which "
+                    "mostly contend for the GIL and the database."),
     cfg.IntOpt("policy_workers", default=4, min=1,
                help="Threads that run policy actions (respawn, heal, ...), off the RPC "
                     "threads."),

@@ -13,6 +13,7 @@ import signal
 import threading
 
 import oslo_messaging as messaging
+import oslo_messaging.opts
 
 from nfvmon import config
 from nfvmon.conductor_rpc import client, states
@@ -54,6 +55,7 @@ class Conductor:
                 action, outcome).inc())
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.reconciler = self._reconciler(conf) if conf.conductor.reconcile else None
+        _set_rpc_workers(conf, conf.conductor.rpc_workers)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
             [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
@@ -84,6 +86,15 @@ class Conductor:
         self.server.stop()
         self.server.wait()
         self.runner.shutdown(wait=False)
+
+
+def _set_rpc_workers(conf, workers: int) -> None:
+    """oslo.messaging sizes the server's thread pool from [DEFAULT] executor_thread_pool_size
+    (64 by default), registered only when a server is built: register it, then override."""
+    for group, opts in messaging.opts.list_opts():
+        if group is None:  # [DEFAULT]
+            conf.register_opts(opts)
+    conf.set_override("executor_thread_pool_size", workers)
 
 
 def serve(conf) -> None:
