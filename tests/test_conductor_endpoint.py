@@ -148,7 +148,8 @@ def test_failure_then_respawn_brings_the_vnf_back_with_new_addresses(store, make
     assert _states(store) == [("CREATE", "ACTIVE"), ("MONITOR", "DEAD"),
                               ("POLICY", "PENDING_HEAL"), ("POLICY", "ACTIVE")]
     assert control.casts == [("update", "a1", {"mgmt_ips": {"VDU1": ["127.0.0.9"],
-                                                             "VDU2": ["127.0.0.3"]}})]
+                                                             "VDU2": ["127.0.0.3"]},
+                                                "renewed": ["VDU1"]})]
 
 
 def test_reports_while_healing_are_ignored_not_queued(store, make_conductor):

@@ -292,15 +292,22 @@ class VnfMonitor(Monitor):
                                              tracking.FAILURE if failed else tracking.RECOVERY))
 
     def on_update(self, parameter: dict) -> None:
-        """New management IPs (after respawn, heal or scale): re-target those VDUs."""
+        """New management IPs (after respawn, heal or scale): re-target those VDUs.
+
+        `parameter`: {"mgmt_ips": {VDU: [IP, ...]}, "renewed": [VDU, ...]}; a VDU is
+        re-targeted when its addresses changed or it is named in `renewed` (respawned in
+        place); the other VDUs keep their targets and their state."""
         mgmt_ips = parameter.get("mgmt_ips")
         if not isinstance(mgmt_ips, Mapping):
             LOG.warning("VNF monitor %s: update without mgmt_ips ignored", self.action_id)
             return
+        renewed = set(parameter.get("renewed") or ())
         for index, policy in enumerate(self.policies):
             if policy["vdu"] not in mgmt_ips:
                 continue
             new = [str(a) for a in mgmt_ips[policy["vdu"]]]
+            if new == policy["mgmt_ips"] and policy["vdu"] not in renewed:
+                continue  # untouched VDU: keep its targets and their state
             # The VDU was respawned, healed or scaled: judge every address afresh, after
             # monitoring_delay, even one that kept its address.
             for (i, address), (task, _tracker) in list(self._targets.items()):

@@ -79,6 +79,7 @@ class MonitorControlAPI:
         self._client(action_id).cast(ctxt, "kill", action_id=action_id)
 
     def update(self, ctxt: dict, action_id: str, parameter: Mapping[str, Any]) -> None:
-        """`parameter` is `{"mgmt_ips": {VDU: [IP, ...]}}` for a VNF monitor."""
+        """`parameter`: `{"mgmt_ips": {VDU: [IP, ...]}, "renewed": [VDU, ...]}` for a VNF
+        monitor (all VDUs' addresses, and the VDUs respawned or healed)."""
         self._client(action_id).cast(ctxt, "update", action_id=action_id,
                                      parameter=dict(parameter))

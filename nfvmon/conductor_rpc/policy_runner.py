@@ -171,7 +171,8 @@ class PolicyRunner:
             self._cast("kill", job.action_id)
         elif result.mgmt_ips and vnf is not None:
             self._cast("update", job.action_id,
-                       {"mgmt_ips": {v.name: list(v.mgmt_ips) for v in vnf.vdus}})
+                       {"mgmt_ips": {v.name: list(v.mgmt_ips) for v in vnf.vdus},
+                        "renewed": [job.vdu] if job.vdu else []})
         self._write(job, result.status, result.reason, allowed_from=(from_status,),
                     details={"mgmt_ips": result.mgmt_ips} if result.mgmt_ips else None)
 
