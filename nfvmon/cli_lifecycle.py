@@ -85,7 +85,8 @@ def _services(args, with_backend: bool = True):
     store = Store(make_engine(config.database_url(conf)))
     if not with_backend:
         return store, None
-    backend = MistralBackend(conf.mistral.url, conf.mistral.auth_token)
+    backend = MistralBackend(conf.mistral.url or config.DEFAULT_MISTRAL_URL,
+                             conf.mistral.auth_token)
     control = MonitorControlAPI(messaging.get_rpc_transport(conf))
     return store, Lifecycle(store, backend, control)
 

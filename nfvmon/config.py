@@ -89,8 +89,10 @@ vnf_manager_opts = [
 
 
 mistral_opts = [
-    cfg.URIOpt("url", schemes=["http", "https"], default="http://127.0.0.1:8989/v2",
-               help="Mistral's API endpoint, for the lifecycle commands."),
+    cfg.URIOpt("url", schemes=["http", "https"],
+               help="Mistral's API endpoint, for example http://127.0.0.1:8989/v2. The "
+                    "lifecycle commands use it (default: that local one); the conductor's "
+                    "reconciler and the actions' execution check run only when it is set."),
     cfg.StrOpt("auth_token", secret=True,
                help="A token for Mistral's API when it has authentication on."),
 ]
@@ -156,6 +158,9 @@ def monitor_defaults(conf: cfg.ConfigOpts, monitor: str) -> dict[str, int | floa
     # Whole seconds stay integers, so configured and built-in defaults render the same.
     return {name: int(v) if isinstance(v, float) and v.is_integer() else v
             for name, v in values.items()}
+
+
+DEFAULT_MISTRAL_URL = "http://127.0.0.1:8989/v2"
 
 
 def load(config_files: list[str] | None = None, conf: cfg.ConfigOpts = cfg.CONF,

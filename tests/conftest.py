@@ -228,7 +228,7 @@ class MistralServer:
             "[pecan]\nauth_enable = False\n")
         (work / "nfvmon.conf").write_text(
             f"[DEFAULT]\ntransport_url = {rabbit}\n[conductor]\ntopic = {self.topic}\n"
-            "checkin_interval = 2\n")
+            f"checkin_interval = 2\n[mistral]\nurl = {self.url}\n")
         self.env = {**os.environ, "NFVMON_CONFIG_FILE": str(work / "nfvmon.conf"),
                     "PYTHONWARNINGS": "ignore"}
         subprocess.run([sys.executable, "-c", _MISTRAL_SETUP_DB, str(self.conf)],

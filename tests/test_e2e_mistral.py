@@ -250,3 +250,22 @@ def test_deregister_works_when_mistral_already_lost_the_workflow(e2e):
     assert lifecycle.deregister_vim(vim_id) is False
     assert store.get_vim(vim_id) is None
     assert wait_for(lambda: _action_ended(log_path, monitor.action_id))
+
+
+def test_an_action_whose_execution_was_deleted_ends_and_the_monitor_comes_back(e2e):
+    setup, mistral, log_path = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    try:
+        assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+        first = store.get_monitor(VIM, vim_id)
+        mistral.executions.delete(first.execution_id, force=True)  # behind nfvmon's back
+        assert wait_for(lambda: f"monitor {first.action_id} ended: execution_gone"
+                        in log_path.read_text())
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).action_id != first.action_id,
+                        timeout=60)  # the reconciler re-creates it
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).last_checkin_at is not None)
+        second = store.get_monitor(VIM, vim_id)
+        assert mistral.executions.get(second.execution_id).state == "RUNNING"
+    finally:
+        lifecycle.deregister_vim(vim_id)

@@ -22,6 +22,7 @@ from nfvmon.actions.runtime import Engine
 LOG = logging.getLogger(__name__)
 
 KILLED, BAD, ERROR = "killed", "bad_action", "error"
+EXECUTION_GONE = "execution_gone"
 
 
 async def probe_round(probe: Callable[[float], Awaitable[bool]], count: int,
@@ -59,6 +60,8 @@ class Monitor:
     def __init__(self, engine: Engine, action_id: str):
         self.engine = engine
         self.action_id = action_id
+        #: Mistral's workflow execution running this action (from the action context).
+        self.execution_id: str | None = None
         self.believed = tracking.PENDING
         self._stopped: asyncio.Event | None = None
         self._reason = ""
@@ -137,8 +140,36 @@ class Monitor:
             if answer == BAD_ACTION:
                 self.stop(BAD)
                 return
+            if await self._execution_gone():
+                self.stop(EXECUTION_GONE)
+                return
             if answer == RESYNC:
                 self.resync()
+
+    async def _execution_gone(self) -> bool:
+        """True when Mistral says our workflow execution does not exist (deleted while the
+        conductor still had us as current: a lost deregistration, a manual delete)."""
+        url = self.engine.settings.mistral_url
+        if not url or not self.execution_id:
+            return False
+
+        def ask() -> bool:
+            from mistralclient.api import client as mistral_client
+            from mistralclient.api.base import APIException
+
+            client = mistral_client.client(mistral_url=url,
+                                           auth_token=self.engine.settings.mistral_auth_token)
+            try:
+                client.executions.get(self.execution_id)
+            except APIException as exc:
+                return getattr(exc, "error_code", None) == 404
+            return False
+
+        try:
+            return await self.engine.call_blocking(ask)
+        except Exception as exc:  # noqa: BLE001 - Mistral unreachable: not a reason to end
+            LOG.debug("execution check of %s failed: %s", self.action_id, exc)
+            return False
 
     async def _deliver(self, payload) -> str:
         return await self.engine.call_blocking(self.send, payload)

@@ -34,6 +34,9 @@ class Settings:
     rpc_timeout: float = 30.0
     retry_initial: float = 1.0
     retry_max: float = 60.0
+    #: Mistral's API: when set, a monitor whose workflow execution is gone ends itself.
+    mistral_url: str | None = None
+    mistral_auth_token: str | None = None
 
 
 def load_settings() -> Settings:
@@ -47,7 +50,9 @@ def load_settings() -> Settings:
     path = os.environ.get("NFVMON_CONFIG_FILE", DEFAULT_CONFIG_FILE)
     conf(args=[], project="nfvmon", default_config_files=[path] if os.path.exists(path) else [])
     return Settings(transport_url=conf.transport_url, topic=conf.conductor.topic,
-                    checkin_interval=float(conf.conductor.checkin_interval))
+                    checkin_interval=float(conf.conductor.checkin_interval),
+                    mistral_url=conf.mistral.url,
+                    mistral_auth_token=conf.mistral.auth_token)
 
 
 class Engine:

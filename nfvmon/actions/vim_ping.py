@@ -36,7 +36,15 @@ class VimPingAction(actions.Action):
         eng = engine()
         monitor = VimMonitor(eng, self.vim_id, self.targetip, self.count, self.timeout,
                              self.interval, self.action_id)
+        monitor.execution_id = execution_id_of(context)
         return _result(eng.submit(monitor.run()).result())
+
+
+def execution_id_of(context) -> str | None:
+    """The workflow execution id Mistral passes in the action context (None when run
+    outside Mistral)."""
+    execution = getattr(context, "execution", None)
+    return getattr(execution, "workflow_execution_id", None)
 
 
 def _result(ended: dict) -> actions.Result:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mistral_lib import actions
 
-from nfvmon.actions.vim_ping import _result
+from nfvmon.actions.vim_ping import _result, execution_id_of
 
 
 class VnfPolicyMonitorAction(actions.Action):
@@ -27,4 +27,5 @@ class VnfPolicyMonitorAction(actions.Action):
 
         eng = engine()
         monitor = VnfMonitor(eng, self.vnf_id, self.policies, self.action_id)
+        monitor.execution_id = execution_id_of(context)
         return _result(eng.submit(monitor.run()).result())

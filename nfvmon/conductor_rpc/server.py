@@ -54,7 +54,8 @@ class Conductor:
             on_outcome=lambda action, outcome: self.metrics.policy_actions.labels(
                 action, outcome).inc())
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
-        self.reconciler = self._reconciler(conf) if conf.conductor.reconcile else None
+        self.reconciler = (self._reconciler(conf)
+                           if conf.conductor.reconcile and conf.mistral.url else None)
         _set_rpc_workers(conf, conf.conductor.rpc_workers)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),

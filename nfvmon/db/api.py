@@ -163,7 +163,8 @@ class Store:
             return session.execute(
                 update(Monitor).where(Monitor.resource_type == resource_type,
                                       Monitor.resource_id == resource_id, condition)
-                .values(action_id=new, started_at=utcnow(), last_checkin_at=None)
+                .values(action_id=new, execution_id=None, started_at=utcnow(),
+                        last_checkin_at=None)
             ).rowcount == 1
 
     def stale_monitors(self, older_than: datetime) -> list[Monitor]:

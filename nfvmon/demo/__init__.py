@@ -69,7 +69,6 @@ def run_demo(duration: float = 30.0, fail_after: float = 8.0, out: TextIO = sys.
     for group, key, value in [
             ("database", "connection", db_url), ("conductor", "topic", "nfvmon_demo"),
             ("conductor", "heal_backoff_initial", 1.0),
-            ("conductor", "reconcile", False),  # nothing to reconcile against: no Mistral
             ("vnf_manager", "driver", "command"),
             ("vnf_manager", "command", [sys.executable, "-m", "nfvmon.demo.vnf_server",
                                         "manager", state, str(port)])]:
