@@ -114,6 +114,18 @@ def test_vim_action_reports_only_changes_and_ends_when_killed(live_factory):
     live.kill(action_id)
     ended = _ended(thread, holder)
     assert ended["reason"] == "killed" and ended["status"] == "REACHABLE"
+    assert not _queue_exists(f"KILL_ACTION.{action_id}")  # nothing left on the broker
+
+
+def _queue_exists(name: str) -> bool:
+    import kombu
+
+    with kombu.Connection("amqp://guest:guest@127.0.0.1:5672//") as connection:
+        try:
+            connection.default_channel.queue_declare(name, passive=True)
+            return True
+        except Exception:  # noqa: BLE001 - 404 NOT_FOUND: no such queue
+            return False
 
 
 def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_factory):

@@ -113,10 +113,15 @@ class Monitor:
         server.start()
         return server
 
-    @staticmethod
-    def _stop_control_server(server) -> None:
+    def _stop_control_server(self, server) -> None:
+        from oslo_config import cfg
+
+        from nfvmon.conductor_rpc.client import delete_control_queue
+
         server.stop()
         server.wait()
+        url = self.engine.settings.transport_url or getattr(cfg.CONF, "transport_url", None)
+        delete_control_queue(url, self.action_id)
 
     # --- conductor -------------------------------------------------------------------------
 
