@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 from nfvmon import __version__
+from nfvmon.defaults import RUN_MODES, SYNC
 from nfvmon.errors import GeneratorBug, NfvmonError
 
 EXIT_INVALID = 1
@@ -93,6 +94,10 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="write the workflow YAML to OUT (atomically) instead of stdout")
     parser.add_argument("-f", "--format", choices=("yaml", "json"), default="yaml",
                         help='json prints {"workflow", "name", "action_id"} on stdout')
+    parser.add_argument("--run-mode", choices=RUN_MODES, default=SYNC,
+                        help="sync: the action holds a Mistral executor thread while it runs "
+                             "(default); async: it returns the thread at once, so one "
+                             "executor hosts 1,000+ monitors (see the README)")
 
 
 def _emit(generated, args) -> int:
@@ -110,7 +115,8 @@ def _emit(generated, args) -> int:
 def _generate_vim(args) -> int:
     from nfvmon.generator import vim_workflow
 
-    return _emit(vim_workflow(args.config, args.vim_id, args.action_id), args)
+    generated = vim_workflow(args.config, args.vim_id, args.action_id, run_mode=args.run_mode)
+    return _emit(generated, args)
 
 
 def _generate_vnf(args) -> int:
@@ -119,7 +125,9 @@ def _generate_vnf(args) -> int:
     from nfvmon.generator.vnf import group_mgmt_ips
 
     mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
-    return _emit(vnf_workflow(args.vnfd, args.vnf_id, mgmt_ips, args.action_id), args)
+    generated = vnf_workflow(args.vnfd, args.vnf_id, mgmt_ips, args.action_id,
+                             run_mode=args.run_mode)
+    return _emit(generated, args)
 
 
 def _conductor(args) -> int:

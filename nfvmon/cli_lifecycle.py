@@ -88,7 +88,7 @@ def _services(args, with_backend: bool = True):
     backend = MistralBackend(conf.mistral.url or config.DEFAULT_MISTRAL_URL,
                              conf.mistral.auth_token)
     control = MonitorControlAPI(messaging.get_rpc_transport(conf))
-    return store, Lifecycle(store, backend, control)
+    return store, Lifecycle(store, backend, control, run_mode=conf.mistral.run_mode)
 
 
 def _vim_register(args) -> int:

@@ -95,6 +95,13 @@ mistral_opts = [
                     "reconciler and the actions' execution check run only when it is set."),
     cfg.StrOpt("auth_token", secret=True,
                help="A token for Mistral's API when it has authentication on."),
+    cfg.StrOpt("run_mode", default=defaults.SYNC, choices=list(defaults.RUN_MODES),
+               help="How the monitor actions run on Mistral's executors. sync: each holds "
+                    "an executor thread while it runs, so an executor hosts at most "
+                    "executor_thread_pool_size monitors (64 by default). async: each returns "
+                    "its thread at once and runs on nfvmon's engine, 1,000+ per executor; "
+                    "the executors' nfvmon configuration then needs [mistral] url, to "
+                    "report the end of each action."),
 ]
 
 

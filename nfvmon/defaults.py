@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+#: How a monitor action runs on Mistral's executor (see nfvmon/actions/modes.py): sync holds
+#: an executor thread while the monitor lives; async gives it back at once.
+SYNC, ASYNC = "sync", "async"
+RUN_MODES = (SYNC, ASYNC)
+
 #: Liveness monitors the actions implement. `http-ping` is accepted as a spelling of `http_ping`.
 MONITOR_NAMES = ("ping", "http_ping", "tcp")
 MONITOR_ALIASES = MappingProxyType({"http-ping": "http_ping"})

@@ -202,9 +202,14 @@ api.setup_db()
 class MistralServer:
     """The real Mistral (`mistral-server --server all`) on 127.0.0.1, auth off, RabbitMQ,
     SQLite tables made from its models; nfvmon's actions read a config naming a topic of
-    this session. `stop()` and `start()` again to simulate a dead executor."""
+    this session. `stop()` and `start()` again to simulate a dead executor.
+    `executor_threads`: Mistral's executor_thread_pool_size (oslo.messaging's, 64 by default);
+    `executor_apart`: run the executor as a process of its own (`executor`), to measure it;
+    `database`: Mistral's database URL (default: SQLite, which locks under concurrent load)."""
 
-    def __init__(self, work: Path, rabbit: str):
+    def __init__(self, work: Path, rabbit: str, executor_threads: int | None = None,
+                 checkin_interval: float = 2, executor_apart: bool = False,
+                 database: str | None = None):
         import socket
         import subprocess
         import sys
@@ -221,31 +226,30 @@ class MistralServer:
             # Queues of its own (queue names ignore the exchange): two Mistrals on one broker,
             # two test runs at once, would otherwise consume each other's engine calls.
             f"[DEFAULT]\ntransport_url = {rabbit}\ncontrol_exchange = mistral_{self.topic}\n"
+            + (f"executor_thread_pool_size = {executor_threads}\n" if executor_threads else "")
             + "".join(f"[{group}]\ntopic = mistral_{group}_{self.topic}\n"
                       for group in ("engine", "executor", "event_engine", "notifier"))
             + f"[api]\nhost = 127.0.0.1\nport = {port}\n"
-            f"[database]\nconnection = sqlite:///{work}/mistral.sqlite\n"
+            f"[database]\nconnection = {database or f'sqlite:///{work}/mistral.sqlite'}\n"
             "[pecan]\nauth_enable = False\n")
         (work / "nfvmon.conf").write_text(
             f"[DEFAULT]\ntransport_url = {rabbit}\n[conductor]\ntopic = {self.topic}\n"
-            f"checkin_interval = 2\n[mistral]\nurl = {self.url}\n")
+            f"checkin_interval = {checkin_interval}\n[mistral]\nurl = {self.url}\n")
         self.env = {**os.environ, "NFVMON_CONFIG_FILE": str(work / "nfvmon.conf"),
                     "PYTHONWARNINGS": "ignore"}
         subprocess.run([sys.executable, "-c", _MISTRAL_SETUP_DB, str(self.conf)],
                        check=True, capture_output=True, env=self.env, timeout=120)
-        self.process = None
+        self.executor_apart = executor_apart
+        self.process = self.executor = None
 
     def start(self) -> None:
-        import subprocess
-        import sys
         import time
         import urllib.request
 
-        server = Path(sys.executable).parent / "mistral-server"
-        with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen(
-                [str(server), "--server", "all", "--config-file", str(self.conf)],
-                stdout=log, stderr=log, env=self.env, start_new_session=True)
+        services = "api,engine,event-engine,notifier" if self.executor_apart else "all"
+        self.process = self._launch(services)
+        if self.executor_apart:
+            self.start_executor()
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -257,25 +261,48 @@ class MistralServer:
                                 f"{self.log_path.read_text()[-2000:]}")
                 time.sleep(0.5)
 
+    def start_executor(self) -> None:
+        """The executor alone (with `executor_apart`)."""
+        self.executor = self._launch("executor")
+
+    def stop_executor(self) -> None:
+        self._kill(self.executor)
+        self.executor = None
+
+    def _launch(self, services: str):
+        import subprocess
+        import sys
+
+        server = Path(sys.executable).parent / "mistral-server"
+        with open(self.log_path, "a") as log:
+            return subprocess.Popen(
+                [str(server), "--server", services, "--config-file", str(self.conf)],
+                stdout=log, stderr=log, env=self.env, start_new_session=True)
+
     def stop(self) -> None:
-        """Kill every process of the server. The master ignores SIGTERM for a long time:
-        a short grace, then SIGKILL."""
+        """Kill every process of the server."""
+        for process in (self.process, self.executor):
+            self._kill(process)
+        self.process = self.executor = None
+
+    @staticmethod
+    def _kill(process) -> None:
+        """The master ignores SIGTERM for a long time: a short grace, then SIGKILL."""
         import signal
         import subprocess
 
-        if self.process is None:
+        if process is None:
             return
         for signum, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 10)):
             try:
-                os.killpg(self.process.pid, signum)
+                os.killpg(process.pid, signum)
             except ProcessLookupError:
-                break
+                return
             try:
-                self.process.wait(grace)
-                break
+                process.wait(grace)
+                return
             except subprocess.TimeoutExpired:
                 continue
-        self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -285,6 +312,20 @@ def mistral_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+def queue_exists(name: str) -> bool:
+    """Whether RabbitMQ (at rabbit_url()) has a queue of that name."""
+    import kombu
+
+    from nfvmon.actions.control import amqp_urls
+
+    with kombu.Connection(amqp_urls(rabbit_url())[0]) as connection:
+        try:
+            connection.default_channel.queue_declare(name, passive=True)
+            return True
+        except Exception:  # noqa: BLE001 - 404 NOT_FOUND: no such queue
+            return False
 
 
 def wait_for(predicate, timeout: float = 30.0, step: float = 0.1) -> bool:

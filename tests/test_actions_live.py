@@ -7,6 +7,7 @@ own, and HTTP servers the tests start.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 import threading
@@ -24,13 +25,13 @@ from nfvmon.conductor_rpc.server import Conductor
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
-from tests.conftest import rabbit_url, serve_ok, wait_for
+from tests.conftest import queue_exists, rabbit_url, serve_ok, wait_for
 
 
 class Live:
     """A conductor on its own topic and SQLite file, and the actions' engine pointed at it."""
 
-    def __init__(self, conf, tmp_path, checkin_interval: float):
+    def __init__(self, conf, tmp_path, checkin_interval: float, mistral_url: str | None = None):
         self.conf = conf
         self.url = rabbit_url()
         self.db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
@@ -43,7 +44,7 @@ class Live:
         self.conductor = None
         self.engine = runtime.reset(runtime.Settings(
             transport_url=self.url, topic=self.topic, checkin_interval=checkin_interval,
-            rpc_timeout=2, retry_initial=0.2, retry_max=1))
+            rpc_timeout=2, retry_initial=0.2, retry_max=1, mistral_url=mistral_url))
         self.threads = []
 
     def start_conductor(self):
@@ -78,10 +79,10 @@ class Live:
 def live_factory(global_conf, tmp_path):
     made = []
 
-    def make(checkin_interval: float = 60.0, **vnf_manager):
+    def make(checkin_interval: float = 60.0, mistral_url: str | None = None, **vnf_manager):
         for key, value in vnf_manager.items():
             global_conf.set_override(key, value, group="vnf_manager")
-        live = Live(global_conf, tmp_path, checkin_interval)
+        live = Live(global_conf, tmp_path, checkin_interval, mistral_url)
         live.start_conductor()
         made.append(live)
         return live
@@ -114,18 +115,7 @@ def test_vim_action_reports_only_changes_and_ends_when_killed(live_factory):
     live.kill(action_id)
     ended = _ended(thread, holder)
     assert ended["reason"] == "killed" and ended["status"] == "REACHABLE"
-    assert not _queue_exists(f"KILL_ACTION.{action_id}")  # nothing left on the broker
-
-
-def _queue_exists(name: str) -> bool:
-    import kombu
-
-    with kombu.Connection("amqp://guest:guest@127.0.0.1:5672//") as connection:
-        try:
-            connection.default_channel.queue_declare(name, passive=True)
-            return True
-        except Exception:  # noqa: BLE001 - 404 NOT_FOUND: no such queue
-            return False
+    assert not queue_exists(f"KILL_ACTION.{action_id}")  # nothing left on the broker
 
 
 def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_factory):
@@ -187,8 +177,86 @@ def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_facto
     assert _ended(thread, holder)["reason"] == "killed"
 
 
+class FakeMistralApi:
+    """Mistral's action-execution API as an async action sees it: records each PUT and
+    answers with the next scripted status (503 first: Mistral briefly away)."""
+
+    def __init__(self, statuses=(503, 200)):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.puts: list[tuple[str, dict, int]] = []
+        statuses, puts = list(statuses), self.puts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802 - http.server API
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = statuses.pop(0) if statuses else 200
+                puts.append((self.path, body, status))
+                answer = json.dumps({"id": self.path.rsplit("/", 1)[1], **body}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
+def _mistral_context(action_execution_id: str):
+    from mistral_lib.actions.context import ActionContext, ExecutionContext
+
+    return ActionContext(execution_ctx=ExecutionContext(
+        workflow_execution_id=str(uuid.uuid4()), action_execution_id=action_execution_id))
+
+
+def test_async_action_returns_at_once_and_reports_its_end_to_mistral(live_factory):
+    mistral = FakeMistralApi(statuses=(503, 200))
+    try:
+        live = live_factory(mistral_url=mistral.url)
+        action_id, action_execution_id = str(uuid.uuid4()), str(uuid.uuid4())
+        live.store.create_vim("vim-1", target="127.0.0.1", action_id=action_id)
+        action = VimPingAction(vim_id="vim-1", targetip="127.0.0.1", action_id=action_id,
+                               count=1, timeout=0.3, interval=0.1, run_mode="async")
+        assert action.is_sync() is False
+        assert action.run(_mistral_context(action_execution_id)) is None  # thread given back
+        assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+        assert wait_for(lambda: queue_exists(f"KILL_ACTION.{action_id}"))
+        live.kill(action_id)
+        # Mistral answered 503 first: the end is sent again until Mistral has it.
+        assert wait_for(lambda: [s for _p, _b, s in mistral.puts] == [503, 200], timeout=20)
+        path, body, _status = mistral.puts[-1]
+        assert path == f"/v2/action_executions/{action_execution_id}"
+        assert body["state"] == "SUCCESS"
+        assert body["output"]["reason"] == "killed" and body["output"]["status"] == "REACHABLE"
+    finally:
+        mistral.close()
+
+
+def test_async_action_that_fails_reports_error_to_mistral(live_factory):
+    mistral = FakeMistralApi(statuses=(200,))
+    try:
+        live_factory(mistral_url=mistral.url)  # the conductor, and the engine pointed at it
+        action = VnfPolicyMonitorAction(
+            vnf_id="vnf-1", action_id=str(uuid.uuid4()), run_mode="async",
+            policies=[{"vdu": "VDU1", "mgmt_ips": ["127.0.0.1"], "monitor": "carrier_pigeon",
+                       "parameters": {"monitoring_delay": 0, "count": 1, "interval": 1,
+                                      "timeout": 1, "retry": 1},
+                       "actions": {"failure": "log"}}])
+        assert action.run(_mistral_context("ae-1")) is None
+        assert wait_for(lambda: len(mistral.puts) == 1, timeout=20)
+        _path, body, _status = mistral.puts[0]
+        assert body["state"] == "ERROR" and "carrier_pigeon" in body["output"]
+    finally:
+        mistral.close()
 
 
 def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_factory, tmp_path):

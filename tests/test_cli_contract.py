@@ -179,6 +179,26 @@ def test_action_constructors_take_exactly_the_generated_inputs(capsys):
     assert vnf_action.policies[0]["vdu"] == "VDU1"
 
 
+def test_run_mode_async_is_a_task_input_the_actions_turn_into_is_sync(capsys, tmp_path):
+    from nfvmon.generator.validate import problems_in_file
+
+    _, _, vim_task = _only_task(_vim(capsys, SAMPLES / "vim-config.yaml", "--run-mode", "async"))
+    assert set(vim_task["input"]) == VIM_INPUTS | {"run_mode"}
+    assert vim_task["input"]["run_mode"] == "async"
+    assert VimPingAction(**vim_task["input"]).is_sync() is False
+    status, out, err = _run(capsys, "generate", "vnf", str(SAMPLES / "vnfd-ping-and-http.yaml"),
+                            "--vnf-id", "vnf-1", "--mgmt-ip", "VDU1=127.0.0.2",
+                            "--mgmt-ip", "VDU2=127.0.0.4", "--run-mode", "async")
+    assert status == 0, err
+    (tmp_path / "vnf.yaml").write_text(out)
+    assert problems_in_file(str(tmp_path / "vnf.yaml")) == []  # Mistral's parser, signature
+    _, _, vnf_task = _only_task(yaml.safe_load(out))
+    assert VnfPolicyMonitorAction(**vnf_task["input"]).is_sync() is False
+    # sync, the default, leaves the workflow as it always was: no run_mode input at all
+    _, _, sync_task = _only_task(_vim(capsys, SAMPLES / "vim-config.yaml", "--run-mode", "sync"))
+    assert "run_mode" not in sync_task["input"] and VimPingAction(**sync_task["input"]).is_sync()
+
+
 def test_action_defaults_are_the_single_source_defaults():
     import inspect
 

@@ -91,3 +91,21 @@ def test_racing_old_and_new_actions_never_let_the_old_one_write(store):
     assert final.accepted
     assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="old").outcome == \
         "bad_action"
+
+
+def test_many_writes_keep_the_rules_and_survive_new_connections(store):
+    """Status writes reuse compiled (on PostgreSQL: prepared) statements and, on SQLite, one
+    connection: past the first few calls, and after the connections are dropped, the rules
+    still hold (a generic plan must not skip the action check)."""
+    store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+    statuses = ("REACHABLE", "UNREACHABLE")
+    for _ in range(2):
+        for index in range(12):
+            written = store.write_status(VIM, "vim-1", statuses[index % 2], action_id="a1")
+            assert (written.outcome, written.status) == ("changed", statuses[index % 2])
+        assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a2").outcome == \
+            "bad_action"
+        assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="a1").outcome == \
+            "unchanged"
+        store.close()  # the next round starts on new connections
+    assert len(store.events(VIM, "vim-1")) == 1 + 2 * 12

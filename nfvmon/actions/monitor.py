@@ -17,6 +17,7 @@ from typing import Any
 from nfvmon.actions import tracking
 from nfvmon.actions.probes.http import tcp_connect
 from nfvmon.actions.reporter import BAD_ACTION, Reporter
+from nfvmon.actions.rounds import icmp_rounds
 from nfvmon.actions.runtime import Engine
 
 LOG = logging.getLogger(__name__)
@@ -32,24 +33,6 @@ async def probe_round(probe: Callable[[float], Awaitable[bool]], count: int,
         if await probe(timeout):
             return True
     return False
-
-
-class _ControlEndpoint:
-    """`kill` and `update` on KILL_ACTION.<action_id>; runs on oslo.messaging's threads."""
-
-    def __init__(self, monitor: Monitor):
-        import oslo_messaging as messaging
-
-        self.target = messaging.Target(version="1.0")
-        self._monitor = monitor
-
-    def kill(self, ctxt, action_id=None):
-        if action_id == self._monitor.action_id:
-            self._monitor.threadsafe(self._monitor.stop, KILLED)
-
-    def update(self, ctxt, action_id=None, parameter=None):
-        if action_id == self._monitor.action_id and isinstance(parameter, Mapping):
-            self._monitor.threadsafe(self._monitor.on_update, dict(parameter))
 
 
 class Monitor:
@@ -79,7 +62,7 @@ class Monitor:
                                  timeout=settings.rpc_timeout)
         self.reporter = Reporter(self._deliver, self._answered, initial=settings.retry_initial,
                                  maximum=settings.retry_max)
-        server = await self.engine.call_blocking(self._start_control_server)
+        await self._register_control()
         try:
             self.spawn(self._report())
             self.spawn(self._check_in())
@@ -89,9 +72,13 @@ class Monitor:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self.engine.call_blocking(self._stop_control_server, server)
+            await self.engine.call_blocking(self.engine.control.unregister, self.action_id)
         LOG.info("%s monitor %s ended: %s", self.kind, self.action_id, self._reason)
-        return {**self.identity(), "action_id": self.action_id, "reason": self._reason,
+        return self.outcome(self._reason)
+
+    def outcome(self, reason: str) -> dict[str, Any]:
+        """The action's result: who, which action, why it ended, the status it believed."""
+        return {**self.identity(), "action_id": self.action_id, "reason": reason,
                 "status": self.believed}
 
     def stop(self, reason: str) -> None:
@@ -102,26 +89,27 @@ class Monitor:
     def threadsafe(self, function, *args) -> None:
         self.engine.loop.call_soon_threadsafe(function, *args)
 
-    def _start_control_server(self):
-        import oslo_messaging as messaging
+    async def _register_control(self) -> None:
+        """Serve KILL_ACTION.<action_id>. With the broker down, carry on: the queue is
+        declared when it is back, and check-in's `bad_action` covers a kill sent before."""
+        registration = await self.engine.call_blocking(self.engine.control.register,
+                                                       self.action_id, self._on_control)
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(registration)),
+                                   self.engine.settings.control_wait)
+        except TimeoutError:
+            LOG.warning("%s monitor %s: control queue not declared after %.0f s (broker down "
+                        "or busy); probing meanwhile", self.kind, self.action_id,
+                        self.engine.settings.control_wait)
 
-        from nfvmon.conductor_rpc.client import control_target
-
-        server = messaging.get_rpc_server(self.engine.transport, control_target(self.action_id),
-                                          [_ControlEndpoint(self)],
-                                          access_policy=messaging.DefaultRPCAccessPolicy)
-        server.start()
-        return server
-
-    def _stop_control_server(self, server) -> None:
-        from oslo_config import cfg
-
-        from nfvmon.conductor_rpc.client import delete_control_queue
-
-        server.stop()
-        server.wait()
-        url = self.engine.settings.transport_url or getattr(cfg.CONF, "transport_url", None)
-        delete_control_queue(url, self.action_id)
+    def _on_control(self, method: str, args: dict) -> None:
+        """`kill` or `update` from the control hub's thread, for this action only."""
+        if args.get("action_id") != self.action_id:
+            return
+        if method == "kill":
+            self.threadsafe(self.stop, KILLED)
+        elif method == "update" and isinstance(args.get("parameter"), Mapping):
+            self.threadsafe(self.on_update, dict(args["parameter"]))
 
     # --- conductor -------------------------------------------------------------------------
 
@@ -159,13 +147,10 @@ class Monitor:
             return False
 
         def ask() -> bool:
-            from mistralclient.api import client as mistral_client
             from mistralclient.api.base import APIException
 
-            client = mistral_client.client(mistral_url=url,
-                                           auth_token=self.engine.settings.mistral_auth_token)
             try:
-                client.executions.get(self.execution_id)
+                self.engine.mistral().executions.get(self.execution_id)
             except APIException as exc:
                 return getattr(exc, "error_code", None) == 404
             return False
@@ -232,17 +217,14 @@ class VimMonitor(Monitor):
         self.spawn(self._probe_loop())
 
     async def _probe_loop(self) -> None:
-        async def echo(timeout: float) -> bool:
-            return await self.engine.icmp.echo(self.target, timeout) is not None
-
-        while True:
-            started = time.monotonic()
-            alive = await probe_round(echo, self.count, self.timeout)
+        def observe(alive: bool) -> None:
             status = self.tracker.observe(alive)
             if status is not None:
                 LOG.info("VIM %s (%s) is %s", self.vim_id, self.target, status)
                 self.reporter.report("vim", status)
-            await asyncio.sleep(max(0.0, started + self.interval - time.monotonic()))
+
+        await icmp_rounds(self.engine.icmp).follow(self.target, self.count, self.timeout,
+                                                   self.interval, observe)
 
     def send(self, status: str) -> str:
         return self._api.update_vim({}, self.vim_id, status, self.action_id)
@@ -279,10 +261,7 @@ class VnfMonitor(Monitor):
         self._targets[(index, address)] = (task, tracker)
 
     def _prober(self, monitor: str, address: str, params: Mapping[str, Any]):
-        if monitor == "ping":
-            async def probe(timeout: float) -> bool:
-                return await self.engine.icmp.echo(address, timeout) is not None
-        elif monitor == "http_ping":
+        if monitor == "http_ping":
             async def probe(timeout: float) -> bool:
                 return await self.engine.http.get(address, params["port"], timeout)
         elif monitor == "tcp":
@@ -296,17 +275,26 @@ class VnfMonitor(Monitor):
                           tracker: tracking.TargetTracker) -> None:
         policy = self.policies[index]
         params = policy["parameters"]
-        probe = self._prober(policy["monitor"], address, params)
-        await asyncio.sleep(random.uniform(0, min(params["interval"], 1.0)))
-        while True:
-            started = time.monotonic()
-            alive = await probe_round(probe, params["count"], params["timeout"])
+
+        def observe(alive: bool) -> None:
             event = tracker.observe(alive, time.monotonic())
             if event is not None:
                 LOG.info("VNF %s VDU %s (%s, %s): %s", self.vnf_id, policy["vdu"], address,
                          policy["monitor"], event)
                 self.reporter.report((policy["vdu"], address, policy["monitor"]),
                                      self._event(policy, address, event))
+
+        icmp = policy["monitor"] == "ping"
+        probe = None if icmp else self._prober(policy["monitor"], address, params)
+        await asyncio.sleep(random.uniform(0, min(params["interval"], 1.0)))
+        if icmp:  # the process's shared ICMP rounds: one batch per tick for all targets
+            await icmp_rounds(self.engine.icmp).follow(address, params["count"],
+                                                       params["timeout"], params["interval"],
+                                                       observe)
+            return
+        while True:
+            started = time.monotonic()
+            observe(await probe_round(probe, params["count"], params["timeout"]))
             await asyncio.sleep(max(0.0, started + params["interval"] - time.monotonic()))
 
     @staticmethod

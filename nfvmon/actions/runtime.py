@@ -3,7 +3,8 @@
 One asyncio engine thread runs every monitor loop of the process, with one ICMP prober (one
 socket per address family), one HTTP session, and a small thread pool for the blocking
 oslo.messaging calls. One oslo.messaging transport per process is opened lazily and reused:
-a transport per call costs about 20 ms and leaves a `reply_*` queue on the broker.
+a transport per call costs about 20 ms and leaves a `reply_*` queue on the broker. One
+control hub (control.py) delivers every monitor's kill and update messages.
 
 Settings come from nfvmon's configuration on the executor host, never from the workflow (so
 no broker password is stored in Mistral): the file named by NFVMON_CONFIG_FILE, else
@@ -37,6 +38,8 @@ class Settings:
     #: Mistral's API: when set, a monitor whose workflow execution is gone ends itself.
     mistral_url: str | None = None
     mistral_auth_token: str | None = None
+    #: How long a starting monitor waits for its control queue before probing anyway.
+    control_wait: float = 10.0
 
 
 def load_settings() -> Settings:
@@ -67,6 +70,8 @@ class Engine:
         self._transport = transport
         self._owns_transport = transport is None
         self._transport_lock = threading.Lock()
+        self._control = None
+        self._local = threading.local()
         self._thread = threading.Thread(target=self.loop.run_forever, name="nfvmon-engine",
                                         daemon=True)
         self._thread.start()
@@ -88,6 +93,29 @@ class Engine:
                     cfg.CONF, url=self.settings.transport_url)
             return self._transport
 
+    def mistral(self):
+        """A Mistral API client for the calling thread (of the blocking pool), kept so its
+        HTTP connection is reused: a client per call costs a TCP connection per call."""
+        client = getattr(self._local, "mistral", None)
+        if client is None:
+            from mistralclient.api import client as mistral_client
+
+            client = self._local.mistral = mistral_client.client(
+                mistral_url=self.settings.mistral_url,
+                auth_token=self.settings.mistral_auth_token)
+        return client
+
+    @property
+    def control(self):
+        """The process's control hub (see control.py), opened with the transport."""
+        transport = self.transport
+        with self._transport_lock:
+            if self._control is None:
+                from nfvmon.actions.control import control_hub
+
+                self._control = control_hub(transport, self.settings.transport_url)
+            return self._control
+
     def close(self) -> None:
         async def shutdown():
             self.icmp.close()
@@ -98,6 +126,8 @@ class Engine:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
         self.blocking.shutdown(wait=False, cancel_futures=True)
+        if self._control is not None:
+            self._control.close()
         if self._transport is not None and self._owns_transport:
             self._transport.cleanup()
 

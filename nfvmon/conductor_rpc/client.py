@@ -83,33 +83,3 @@ class MonitorControlAPI:
         monitor (all VDUs' addresses, and the VDUs respawned or healed)."""
         self._client(action_id).cast(ctxt, "update", action_id=action_id,
                                      parameter=dict(parameter))
-
-
-def delete_control_queue(transport_url: str | None, action_id: str) -> bool:
-    """Delete the `KILL_ACTION.<action_id>` queue of an action that has ended.
-
-    oslo.messaging leaves a server's topic queue behind when the server stops; one queue per
-    action ever run would pile up on the broker. Only RabbitMQ URLs are handled; True when a
-    queue was deleted.
-    """
-    from urllib.parse import unquote, urlsplit
-
-    if not transport_url or not transport_url.startswith("rabbit"):
-        return False
-    import kombu
-
-    parts = urlsplit(transport_url)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    host = hostport.split(",")[0]
-    connection = kombu.Connection(
-        hostname=host.rsplit(":", 1)[0] if ":" in host else host,
-        port=int(host.rsplit(":", 1)[1]) if ":" in host else 5672,
-        userid=unquote(user) or "guest", password=unquote(password) or "guest",
-        virtual_host=unquote(parts.path[1:]) or "/", connect_timeout=5)
-    try:
-        with connection:
-            connection.default_channel.queue_delete(f"{KILL_TOPIC}.{action_id}")
-        return True
-    except Exception:  # noqa: BLE001 - best effort: a leftover queue is harmless
-        return False

@@ -13,7 +13,6 @@ import signal
 import threading
 
 import oslo_messaging as messaging
-import oslo_messaging.opts
 
 from nfvmon import config
 from nfvmon.conductor_rpc import client, states
@@ -56,7 +55,6 @@ class Conductor:
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.reconciler = (self._reconciler(conf)
                            if conf.conductor.reconcile and conf.mistral.url else None)
-        _set_rpc_workers(conf, conf.conductor.rpc_workers)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
             [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
@@ -67,7 +65,8 @@ class Conductor:
 
         lifecycle = Lifecycle(self.store, MistralBackend(conf.mistral.url,
                                                          conf.mistral.auth_token),
-                              client.MonitorControlAPI(self.transport))
+                              client.MonitorControlAPI(self.transport),
+                              run_mode=conf.mistral.run_mode)
         return Reconciler(lifecycle, checkin_interval=conf.conductor.checkin_interval,
                           missed_limit=conf.conductor.checkin_missed_limit,
                           interval=conf.conductor.reconcile_interval)
@@ -75,7 +74,9 @@ class Conductor:
     def start(self) -> None:
         if self.conf.conductor.metrics_port:
             self.metrics.serve(self.conf.conductor.metrics_port, self.conf.conductor.metrics_host)
-        self.server.start()
+        # The pool size, without touching [DEFAULT] executor_thread_pool_size (64 by default),
+        # which other oslo.messaging servers in this process may rely on.
+        self.server.start(override_pool_size=self.conf.conductor.rpc_workers)
         if self.reconciler is not None:
             self.reconciler.start()
         LOG.info("conductor %s listening on topic %s", self.conf.host,
@@ -87,15 +88,6 @@ class Conductor:
         self.server.stop()
         self.server.wait()
         self.runner.shutdown(wait=False)
-
-
-def _set_rpc_workers(conf, workers: int) -> None:
-    """oslo.messaging sizes the server's thread pool from [DEFAULT] executor_thread_pool_size
-    (64 by default), registered only when a server is built: register it, then override."""
-    for group, opts in messaging.opts.list_opts():
-        if group is None:  # [DEFAULT]
-            conf.register_opts(opts)
-    conf.set_override("executor_thread_pool_size", workers)
 
 
 def serve(conf) -> None:

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Engine,
     create_engine,
     delete,
@@ -70,6 +69,7 @@ class Store:
         # SQLite has one writer at a time, and its busy handler sleeps in millisecond steps;
         # queueing our own writers on a lock is much faster than letting them collide.
         self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
+        self._writer = None  # SQLite: the connection status writes use (see write_status)
         self._fast = None
         if engine.dialect.name == "postgresql":
             self._fast = create_engine(
@@ -215,64 +215,89 @@ class Store:
     ) -> StatusWrite:
         """Set a status, if `action_id` is current (None: an operator or the conductor itself).
 
-        One UPDATE decides: right action, status allowed to change, status different.
+        One UPDATE decides: right action, status allowed to change, status different. This is
+        the conductor's hot path: statements compiled once, run on the DBAPI cursor.
         """
-        model = _MODELS[resource_type]
-        allowed = tuple(allowed_from) if allowed_from is not None else None
-        params = {"rid": resource_id, "new_status": status, "aid": action_id,
-                  "reason": reason, "now": utcnow(), "allowed": list(allowed or ())}
-        # SQLAlchemy Core, statements built once: this is the conductor's hot path.
+        values = {"rid": resource_id, "new_status": status, "aid": action_id,
+                  "reason": reason, "now": utcnow(), "event_type": event_type}
+        shape = (resource_type, action_id is not None,
+                 tuple(allowed_from) if allowed_from is not None else None)
         if self._fast is not None:
-            return self._write_status_postgresql(resource_type, model, params, event_type,
-                                                 details or {}, action_id, allowed)
-        with self._write_lock, self.engine.begin() as connection:
-            previous = connection.execute(
-                status_sql.status_update(resource_type, action_id is not None, allowed is not None),
-                params).scalar_one_or_none()
-            if previous is not None:
-                connection.execute(status_sql.EVENT_INSERT, {
-                    "resource_type": resource_type, "resource_id": resource_id,
-                    "event_type": event_type, "state": status, "created_at": params["now"],
-                    "details": {"from": previous, "reason": reason, **(details or {})}})
-                return StatusWrite("changed", status, previous)
-            return self._why_not_written(connection, model, resource_type, resource_id,
-                                         status, action_id)
+            return self._write_status_postgresql(shape, values, details or {})
+        return self._write_status_sqlite(shape, values, details or {})
 
-    def _write_status_postgresql(self, resource_type, model, params, event_type, details,
-                                 action_id, allowed) -> StatusWrite:
+    def _write_status_sqlite(self, shape, values, details) -> StatusWrite:
+        """SQLite: the UPDATE and the event INSERT in one transaction, on a connection kept for
+        status writes (they queue on the write lock anyway, so one connection is enough).
+        BEGIN and COMMIT are our own statements, cached like the others: each call into
+        SQLite lets go of the GIL, and another thread may then keep this one waiting."""
+        dialect = self.engine.dialect
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self.engine.raw_connection()
+                self._writer.detach()  # ours until close(), not the pool's
+                self._writer.dbapi_connection.isolation_level = None  # no implicit BEGIN
+            cursor = self._writer.dbapi_connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                row = status_sql.for_driver(status_sql.status_update(*shape), dialect).execute(
+                    cursor, values).fetchone()
+                if row is not None:
+                    cursor.fetchall()  # let the UPDATE finish before the INSERT
+                    status_sql.for_driver(status_sql.EVENT_INSERT, dialect).execute(cursor, {
+                        "resource_type": shape[0], "resource_id": values["rid"],
+                        "state": values["new_status"], "created_at": values["now"],
+                        "event_type": values["event_type"],
+                        "details": {"from": row[0], "reason": values["reason"], **details}})
+                    written = StatusWrite("changed", values["new_status"], row[0])
+                else:
+                    written = self._why_not_written(cursor, shape, values)
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._writer.dbapi_connection.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+        return written
+
+    def _write_status_postgresql(self, shape, values, details) -> StatusWrite:
         """PostgreSQL: the UPDATE and its event row in one statement (a data-modifying CTE),
         autocommitted, without waiting for the WAL flush: one round trip. A status lost to a
         database crash is re-sent by its monitor at the next check-in (resync)."""
-        statement = status_sql.update_with_event(resource_type, action_id is not None,
-                                              allowed is not None)
-        event_details = {"reason": params["reason"], **details}
-        with self._fast.connect() as connection:
-            previous = connection.execute(statement, {**params, "event_type": event_type,
-                                                      "details": event_details}
-                                          ).scalar_one_or_none()
-            if previous is not None:
-                return StatusWrite("changed", params["new_status"], previous)
-            return self._why_not_written(connection, model, resource_type, params["rid"],
-                                         params["new_status"], action_id)
+        statement = status_sql.prepared(status_sql.update_with_event(*shape),
+                                        self._fast.dialect)
+        connection = self._fast.raw_connection()
+        try:
+            with connection.cursor() as cursor:
+                row = statement.execute(cursor, {
+                    **values, "details": {"reason": values["reason"], **details}},
+                    connection.info.setdefault("nfvmon_prepared", set())).fetchone()
+                if row is not None:
+                    return StatusWrite("changed", values["new_status"], row[0])
+                return self._why_not_written(cursor, shape, values)
+        finally:
+            connection.close()
 
     def close(self) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         self.engine.dispose()
         if self._fast is not None:
             self._fast.dispose()
 
-    @staticmethod
-    def _why_not_written(connection: Connection, model, resource_type: str, resource_id: str,
-                         status: str, action_id: str | None) -> StatusWrite:
-        current = connection.execute(
-            select(model.status, Monitor.action_id)
-            .join(Monitor, (Monitor.resource_type == resource_type)
-                  & (Monitor.resource_id == model.id), isouter=True)
-            .where(model.id == resource_id)).first()
-        if current is None or (action_id is not None and current.action_id != action_id):
+    def _why_not_written(self, cursor, shape, values) -> StatusWrite:
+        resource_type, check_action, _ = shape
+        dialect = (self._fast or self.engine).dialect
+        current = status_sql.for_driver(status_sql.current_status(resource_type), dialect
+                                        ).execute(cursor, values).fetchone()
+        if current is None or (check_action and current[1] != values["aid"]):
             return StatusWrite("bad_action")
-        if current.status == status:
-            return StatusWrite("unchanged", status)
-        return StatusWrite("guarded", current.status)
+        if current[0] == values["new_status"]:
+            return StatusWrite("unchanged", values["new_status"])
+        return StatusWrite("guarded", current[0])
 
     def clear_vnf_error(self, vnf_id: str) -> StatusWrite:
         """An operator's clear: ERROR → ACTIVE, and the respawn/heal count starts afresh."""

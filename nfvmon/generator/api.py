@@ -6,6 +6,7 @@ template, and checks the rendered text before returning it. Nothing is written h
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,20 +39,22 @@ def vim_workflow_from_data(
     vim_id: str,
     action_id: str | None = None,
     monitor_defaults: Mapping[str, Number] = defaults.VIM_MONITOR_DEFAULTS,
+    run_mode: str = defaults.SYNC,
 ) -> GeneratedWorkflow:
     """Workflow `vim_id_<vim_id>` for an already-loaded VIM config."""
     action_id = canonical_action_id(action_id)
     monitor = vim_monitor_from_config(config, source, vim_id, action_id, monitor_defaults)
+    monitor = dataclasses.replace(monitor, run_mode=_checked_run_mode(run_mode))
     text = render.render_vim(monitor)
     check_workflow(text, monitor.workflow_name, {VIM_TASK: (VIM_ACTION, monitor.task_input())})
     return GeneratedWorkflow(monitor.workflow_name, text, action_id)
 
 
 def vim_workflow(config_path: str, vim_id: str, action_id: str | None = None,
-                 ) -> GeneratedWorkflow:
+                 run_mode: str = defaults.SYNC) -> GeneratedWorkflow:
     """Workflow `vim_id_<vim_id>` for the VIM registration file at `config_path`."""
     config = load_yaml_file(config_path, vim_config_duplicate_is_error)
-    return vim_workflow_from_data(config, config_path, vim_id, action_id)
+    return vim_workflow_from_data(config, config_path, vim_id, action_id, run_mode=run_mode)
 
 
 def vnf_workflow_from_data(
@@ -60,6 +63,7 @@ def vnf_workflow_from_data(
     vnf_id: str,
     mgmt_ips: Mapping[str, Sequence[str]],
     action_id: str | None = None,
+    run_mode: str = defaults.SYNC,
 ) -> GeneratedWorkflow:
     """Workflow `vnf_id_<vnf_id>` for an already-loaded VNFD and its VDUs' addresses."""
     check_resource_id(vnf_id, "--vnf-id")
@@ -70,13 +74,22 @@ def vnf_workflow_from_data(
     )
     monitor = vnf_monitor(policies, tosca.vdu_names(vnfd, source), addresses, vnf_id,
                           action_id, source)
+    monitor = dataclasses.replace(monitor, run_mode=_checked_run_mode(run_mode))
     text = render.render_vnf(monitor)
     check_workflow(text, monitor.workflow_name, {VNF_TASK: (VNF_ACTION, monitor.task_input())})
     return GeneratedWorkflow(monitor.workflow_name, text, action_id)
 
 
 def vnf_workflow(vnfd_path: str, vnf_id: str, mgmt_ips: Mapping[str, Sequence[str]],
-                 action_id: str | None = None) -> GeneratedWorkflow:
+                 action_id: str | None = None, run_mode: str = defaults.SYNC) -> GeneratedWorkflow:
     """Workflow `vnf_id_<vnf_id>` for the VNFD file at `vnfd_path`."""
     vnfd = load_yaml_file(vnfd_path, tosca.vnfd_duplicate_is_error)
-    return vnf_workflow_from_data(vnfd, vnfd_path, vnf_id, mgmt_ips, action_id)
+    return vnf_workflow_from_data(vnfd, vnfd_path, vnf_id, mgmt_ips, action_id,
+                                  run_mode=run_mode)
+
+
+def _checked_run_mode(run_mode: str) -> str:
+    if run_mode not in defaults.RUN_MODES:
+        raise ValueError(f"run_mode must be one of {', '.join(defaults.RUN_MODES)}, "
+                         f"not {run_mode!r}")
+    return run_mode

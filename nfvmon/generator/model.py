@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from nfvmon.defaults import SYNC
+
 Number = int | float
 
 VIM_ACTION = "nfvmon.vim_ping_action"
 VIM_TASK = "monitor_ping_vimPingVIMTASK"
 VNF_ACTION = "nfvmon.vnf_policy_monitor"
 VNF_TASK = "monitor_vnf_policies"
+
+
+def _run_mode_input(run_mode: str) -> dict[str, object]:
+    """The default, sync, is left out of the task input: workflows stay as they always were."""
+    return {} if run_mode == SYNC else {"run_mode": run_mode}
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class VimMonitor:
     timeout: Number
     interval: Number
     action_id: str
+    run_mode: str = SYNC
 
     @property
     def workflow_name(self) -> str:
@@ -41,6 +49,7 @@ class VimMonitor:
             "timeout": self.timeout,
             "interval": self.interval,
             "action_id": self.action_id,
+            **_run_mode_input(self.run_mode),
         }
 
 
@@ -78,6 +87,7 @@ class VnfMonitor:
     vnf_id: str
     action_id: str
     targets: tuple[VduTarget, ...] = field(default_factory=tuple)
+    run_mode: str = SYNC
 
     @property
     def workflow_name(self) -> str:
@@ -87,5 +97,6 @@ class VnfMonitor:
         return {
             "vnf_id": self.vnf_id,
             "action_id": self.action_id,
+            **_run_mode_input(self.run_mode),
             "policies": [target.as_input() for target in self.targets],
         }

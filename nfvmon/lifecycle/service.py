@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from nfvmon import defaults
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.errors import NfvmonError
 from nfvmon.generator import vim_workflow_from_data, vnf_workflow_from_data
@@ -33,16 +34,20 @@ class LifecycleError(NfvmonError):
 
 
 class Lifecycle:
-    def __init__(self, store: Store, backend: WorkflowBackend, control=None):
+    def __init__(self, store: Store, backend: WorkflowBackend, control=None,
+                 run_mode: str = defaults.SYNC):
         self.store = store
         self.backend = backend
         self.control = control
+        #: Written into every generated workflow ([mistral] run_mode).
+        self.run_mode = run_mode
 
     def register_vim(self, config: Any, source: str, *, name: str = "",
                      vim_id: str | None = None) -> str:
         vim_id = vim_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
-        workflow = vim_workflow_from_data(config, source, vim_id, action_id)
+        workflow = vim_workflow_from_data(config, source, vim_id, action_id,
+                                          run_mode=self.run_mode)
         target = target_from_url(config["auth_url"], source, ("auth_url",))
         self.store.create_vim(vim_id, target=target, name=name, action_id=action_id,
                               probe_config=_probe_config(config))
@@ -120,11 +125,11 @@ class Lifecycle:
         if resource_type == VIM:
             vim = self.store.get_vim(resource_id)
             return vim_workflow_from_data(vim.probe_config, f"VIM {resource_id}", resource_id,
-                                          action_id)
+                                          action_id, run_mode=self.run_mode)
         vnf = self.store.get_vnf(resource_id)
         return vnf_workflow_from_data(self._vnfd(vnf), f"VNF {resource_id}", resource_id,
                                       {vdu.name: list(vdu.mgmt_ips) for vdu in vnf.vdus},
-                                      action_id)
+                                      action_id, run_mode=self.run_mode)
 
     @staticmethod
     def _vnfd(vnf) -> Any:
@@ -150,7 +155,8 @@ class Lifecycle:
                    name: str = "", vnf_id: str | None = None, vnfd_text: str = "") -> str:
         vnf_id = vnf_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
-        workflow = vnf_workflow_from_data(vnfd, source, vnf_id, mgmt_ips, action_id)
+        workflow = vnf_workflow_from_data(vnfd, source, vnf_id, mgmt_ips, action_id,
+                                          run_mode=self.run_mode)
         self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name,
                               vnfd=vnfd_text or yaml.safe_dump(vnfd, sort_keys=False),
                               status="PENDING_CREATE", action_id=action_id)

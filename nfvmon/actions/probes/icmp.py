@@ -1,115 +1,68 @@
 """ICMP echo for many targets on one socket per address family (asyncio).
 
-Raw sockets when the process may open them (root or CAP_NET_RAW); otherwise unprivileged
-ICMP datagram sockets when `net.ipv4.ping_group_range` admits our group; otherwise a clear
-ProbeSetupError. Sends are paced, the receive buffer is large (the ~208 KiB default drops
-most replies to a burst of thousands), and a reply counts only if its identifier, sequence
-number, payload token *and* source address all match an outstanding request: a reply from
-the wrong host never marks a dead host alive.
+Requests go out in batches (`echo_many`), paced at `max_rate`; a batch has one future and
+one timer, and each outstanding request is one entry in a plain dict, because a future and
+a timer per probe cost more CPU than the kernel's whole round trip. A reply counts only if
+its identifier, sequence number, payload token *and* source address all match an
+outstanding request: a reply from the wrong host never marks a dead host alive.
+The send path is icmp_send.py, the read path icmp_replies.py; this module matches the two.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import itertools
+import functools
+import operator
 import os
 import socket
-import struct
 import time
+from collections.abc import Callable, Sequence
+from itertools import repeat
 
-from nfvmon.errors import NfvmonError
+from nfvmon.actions.probes import mmsg
+from nfvmon.actions.probes.icmp_replies import NAME_SIZE, READ_SIZE, read_each, read_many
+from nfvmon.actions.probes.icmp_send import CHUNK, Sender
+from nfvmon.actions.probes.icmp_socket import (
+    ECHO_REPLY,
+    IPV6_KEYS,
+    FamilySocket,
+    ProbeSetupError,
+    check_icmp_allowed,
+    checksum,
+    host_key,
+)
 
-ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
-ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
-PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
-RECEIVE_BUFFER = 32 * 1024 * 1024
-_HEADER = struct.Struct("!BBHHH")
+__all__ = ["ECHO_REPLY", "IcmpProber", "ProbeSetupError", "check_icmp_allowed", "checksum"]
 
-
-_UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EHOSTDOWN,
-                errno.ENETDOWN, errno.EPERM)
-
-
-def _expire(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(False)
-
-
-class ProbeSetupError(NfvmonError):
-    """The process cannot send ICMP (no raw sockets, no unprivileged ping sockets)."""
-
-
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
+_IPV4_TEXT = functools.partial(socket.inet_pton, socket.AF_INET)
+#: Addresses whose host keys are kept (a monitor's targets are probed again and again).
+_KNOWN = 100_000
 
 
-SOL_RAW, ICMP_FILTER, ICMP6_FILTER = 255, 1, 1
+class _Batch:
+    """The requests of one `echo_many` call; an answer is written here by index."""
 
+    __slots__ = ("rtts", "sent", "keys", "waiting", "timeout", "future", "on_answer")
 
-def _only_echo_replies(sock: socket.socket, family: int) -> None:
-    """Have the kernel drop every ICMP type but echo reply before it reaches a raw socket
-    (which otherwise also sees our own requests on loopback, and everyone's errors)."""
-    try:
-        if family == socket.AF_INET:  # a bit set = that type is blocked
-            sock.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~(1 << 0) & 0xFFFFFFFF))
-        else:  # ICMP6_FILTER: 256 bits, a bit set = blocked
-            blocked = [0xFFFFFFFF] * 8
-            blocked[129 >> 5] &= ~(1 << (129 & 31))
-            sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("8I", *blocked))
-    except OSError:
-        pass  # only an optimisation: replies are matched in user space anyway
+    def __init__(self, size: int, timeout: float, future: asyncio.Future,
+                 on_answer: Callable[[int, float], None] | None):
+        self.rtts: list[float | None] = [None] * size
+        self.sent: list[float] = [0.0] * size  # when each request went out
+        self.keys: list[int] = []  # of its requests sent
+        self.waiting = size
+        self.timeout = timeout
+        self.future = future
+        self.on_answer = on_answer
 
+    def settle(self) -> None:
+        """One request fewer to wait for (answered, or unsendable)."""
+        self.waiting -= 1
+        if not self.waiting:
+            self.expire()
 
-class _FamilySocket:
-    """One ICMP socket of one family, and how to read it."""
-
-    def __init__(self, family: int):
-        self.family = family
-        try:
-            self.sock = socket.socket(family, socket.SOCK_RAW, PROTO[family])
-            self.raw = True
-        except PermissionError:
-            try:
-                self.sock = socket.socket(family, socket.SOCK_DGRAM, PROTO[family])
-            except PermissionError:
-                raise ProbeSetupError(
-                    "ICMP probes need root (or CAP_NET_RAW), or net.ipv4.ping_group_range "
-                    f"covering group {os.getgid()} for unprivileged ping sockets") from None
-            self.raw = False
-        self.sock.setblocking(False)
-        if self.raw:
-            _only_echo_replies(self.sock, family)
-        for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
-            if option is None:
-                continue
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
-                break
-            except OSError:
-                continue
-
-    def parse(self, data: bytes) -> tuple[int, int, int, bytes] | None:
-        """(type, ident, seq, payload) of an ICMP message, skipping the IPv4 header of raw
-        IPv4 sockets."""
-        if self.raw and self.family == socket.AF_INET:
-            if len(data) < 20:
-                return None
-            data = data[(data[0] & 0x0F) * 4:]
-        if len(data) < _HEADER.size:
-            return None
-        kind, _code, _sum, ident, seq = _HEADER.unpack_from(data)
-        return kind, ident, seq, data[_HEADER.size:]
-
-
-def check_icmp_allowed() -> None:
-    """Raise ProbeSetupError, saying why, when this process cannot send ICMP echo."""
-    _FamilySocket(socket.AF_INET).sock.close()
+    def expire(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
 
 
 class IcmpProber:
@@ -118,24 +71,26 @@ class IcmpProber:
     def __init__(self, max_rate: float = 20000.0):
         self._ident = os.getpid() & 0xFFFF
         self._token = os.urandom(16)
-        self._seq = itertools.count(int.from_bytes(os.urandom(2), "big"))
-        self._pending: dict[tuple[int, str, int], asyncio.Future] = {}
-        self._sockets: dict[int, _FamilySocket] = {}
+        self._sender = Sender(self._ident, self._token, int.from_bytes(os.urandom(2), "big"))
+        #: host key | sequence number -> ticket (the batch's serial << 32 | index in it) of
+        #: each outstanding request: ints, which the garbage collector does not track
+        self._pending: dict[int, int] = {}
+        self._batches: dict[int, _Batch] = {}  # serial -> batch, while it runs
+        self._serial = 0
+        self._sockets: dict[int, FamilySocket] = {}
         self._interval = 1.0 / max_rate
         self._next_send = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._targets: dict[str, tuple[int, str]] = {}
-        self._burst = 0
-        # The ones' complement sum of an IPv4 echo request without its sequence number: the
-        # checksum of each packet is then one addition away.
-        self._partial_sum = sum(struct.unpack(
-            f"!{(_HEADER.size + len(self._token)) // 2}H",
-            _HEADER.pack(8, 0, 0, self._ident, 0) + self._token))
+        self._hosts: dict[str, int] = {}  # address -> its host key
+        self._receive_buffers: dict[int, mmsg.ReceiveBuffers] = {}
 
-    def _socket(self, family: int) -> _FamilySocket:
+    def _socket(self, family: int) -> FamilySocket:
         sock = self._sockets.get(family)
         if sock is None:
-            sock = self._sockets[family] = _FamilySocket(family)
+            sock = self._sockets[family] = FamilySocket(family, self._ident)
+            if mmsg.AVAILABLE:
+                self._receive_buffers[family] = mmsg.ReceiveBuffers(
+                    CHUNK, READ_SIZE, NAME_SIZE[family])
             self._loop = asyncio.get_running_loop()
             self._loop.add_reader(sock.sock.fileno(), self._read, sock)
         return sock
@@ -146,96 +101,150 @@ class IcmpProber:
                 self._loop.remove_reader(sock.sock.fileno())
             sock.sock.close()
         self._sockets.clear()
-        for future in self._pending.values():
-            if not future.done():
-                future.cancel()
+        for batch in self._batches.values():
+            if not batch.future.done():
+                batch.future.cancel()
         self._pending.clear()
 
     async def echo(self, address: str, timeout: float) -> float | None:
         """Round-trip time of one echo request to `address`, or None when unanswered."""
-        family, host = self._targets.get(address) or self._target(address)
-        sock = self._socket(family)
+        return (await self.echo_many((address,), timeout))[0]
+
+    async def echo_many(self, addresses: Sequence[str], timeout: float,
+                        on_answer: Callable[[int, float], None] | None = None,
+                        ) -> list[float | None]:
+        """One echo request to each address: their round-trip times in the same order, None
+        for each one unanswered within `timeout` of its sending.
+
+        Returns as soon as every request is answered, else `timeout` after the last one went
+        out. `on_answer(index, rtt)`, when given, is called as each answer arrives (from the
+        reader: it must not raise)."""
+        hosts = list(map(self._hosts.get, addresses))
+        if None in hosts:
+            hosts = self._resolve(addresses)
         loop = asyncio.get_running_loop()
-        seq = next(self._seq) & 0xFFFF
-        key = (family, host, seq)
-        while key in self._pending:  # 65536 outstanding to one host: take another number
-            seq = next(self._seq) & 0xFFFF
-            key = (family, host, seq)
-        future = loop.create_future()
-        self._pending[key] = future
-        # One timer handle, not wait_for's task: this is the per-probe hot path.
-        timer = loop.call_later(timeout, _expire, future)
+        batch = _Batch(len(hosts), timeout, loop.create_future(), on_answer)
+        if not hosts:
+            return []
+        self._serial += 1
+        serial, timer = self._serial, None
+        self._batches[serial] = batch
         try:
-            if self._next_send > time.monotonic() + 0.001:
-                await self._pace()
-            else:
-                self._next_send = max(self._next_send, time.monotonic()) + self._interval
-                self._burst += 1
-                if self._burst >= 64:  # let the reader drain replies during a long burst
-                    self._burst = 0
-                    await asyncio.sleep(0)
-            sent = time.monotonic()
-            packet = self._packet(family, seq)
-            try:
-                sock.sock.sendto(packet, (host, 0))
-            except (BlockingIOError, InterruptedError):
-                await loop.sock_sendto(sock.sock, packet, (host, 0))
-            except OSError as exc:
-                if exc.errno in _UNREACHABLE:
-                    return None
-                raise
-            if not await future:
-                return None
-            return time.monotonic() - sent
+            for family, indexes, family_hosts in _by_family(hosts):
+                await self._send(batch, serial << 32, family, indexes, family_hosts)
+            if not batch.future.done():
+                timer = loop.call_later(timeout, batch.expire)
+                await batch.future
         finally:
-            timer.cancel()
-            self._pending.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+            del self._batches[serial]
+            if batch.waiting > 0:
+                pending = self._pending
+                for key in batch.keys:
+                    ticket = pending.get(key)
+                    if ticket is not None and ticket >> 32 == serial:
+                        del pending[key]
+        return batch.rtts
 
-    def _target(self, address: str) -> tuple[int, str]:
-        """(family, canonical text) of an address, with the C library's parser."""
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        try:
-            text = socket.inet_ntop(family, socket.inet_pton(family, address))
-        except OSError:
-            raise ValueError(f"{address!r} is not an IP address") from None
-        target = (family, text)
-        if len(self._targets) < 100_000:
-            self._targets[address] = target
-        return target
+    async def _send(self, batch: _Batch, tickets: int, family: int, indexes: Sequence[int],
+                    hosts: Sequence[int]) -> None:
+        """Send the batch's requests to one family's `hosts` (at `indexes` in the batch;
+        `tickets`: the batch's serial << 32), `CHUNK` at a time, at no more than max_rate."""
+        sock, sender, pending = self._socket(family), self._sender, self._pending
+        monotonic, keys, sent = time.monotonic, batch.keys, batch.sent
+        for start in range(0, len(hosts), CHUNK):
+            chunk, places = hosts[start:start + CHUNK], indexes[start:start + CHUNK]
+            now = monotonic()
+            slot = max(self._next_send, now)
+            self._next_send = slot + self._interval * len(chunk)
+            if slot - now > 0.001:
+                await asyncio.sleep(slot - now)
+            elif start:
+                await asyncio.sleep(0)
+            seqs, chunk_keys = sender.number(chunk, pending)
+            pending.update(zip(chunk_keys, map(operator.or_, repeat(tickets), places),
+                               strict=True))
+            keys += chunk_keys
+            now = monotonic()
+            if isinstance(places, range):
+                sent[places.start:places.stop] = [now] * len(chunk)
+            else:
+                for index in places:
+                    sent[index] = now
+            for position in await sender.send(sock, seqs, chunk):
+                del pending[chunk_keys[position]]
+                batch.settle()
 
-    async def _pace(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next_send)
-        self._next_send = slot + self._interval
-        if slot - now > 0.001:
-            await asyncio.sleep(slot - now)
+    def _resolve(self, addresses: Sequence[str]) -> list[int]:
+        """The host keys of `addresses`, with the C library's parser (and kept)."""
+        try:  # the usual case: IPv4 addresses, parsed without a Python step each
+            hosts = list(map(operator.lshift, map(int.from_bytes, map(_IPV4_TEXT, addresses),
+                                                  repeat("big")), repeat(16)))
+        except OSError:  # IPv6 among them, or not an IP address
+            hosts = list(map(_host_key, addresses))
+        if len(self._hosts) < _KNOWN:
+            self._hosts.update(zip(addresses, hosts, strict=True))
+        return hosts
 
-    def _packet(self, family: int, seq: int) -> bytes:
-        if family == socket.AF_INET:  # ICMPv6 checksums are the kernel's job
-            total = self._partial_sum + seq
-            total = (total >> 16) + (total & 0xFFFF)
-            total += total >> 16
-            return _HEADER.pack(8, 0, ~total & 0xFFFF, self._ident, seq) + self._token
-        return _HEADER.pack(128, 0, 0, self._ident, seq) + self._token
-
-    def _read(self, sock: _FamilySocket) -> None:
-        reply_type = ECHO_REPLY[sock.family]
-        while True:
+    def _read(self, sock: FamilySocket, buffers: mmsg.ReceiveBuffers | None = None) -> None:
+        """Every datagram waiting on `sock`; the matching ones answer their request."""
+        ident, token = self._ident, self._token
+        if buffers is None and isinstance(sock.sock, socket.socket):
+            buffers = self._receive_buffers.get(sock.family)
+        if buffers is None:  # no recvmmsg (or a stand-in socket)
+            self._answer(read_each(sock, ident, token), time.monotonic())
+            return
+        more = True
+        while more:
             try:
-                data, source = sock.sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
+                keys, more = read_many(sock, buffers, ident, token)
             except OSError:
                 return
-            parsed = sock.parse(data)
-            if parsed is None:
+            self._answer(keys, time.monotonic())
+
+    def _answer(self, keys: list[int], now: float) -> None:
+        """The outstanding requests with these keys are answered (received at `now`)."""
+        pop, batches = self._pending.pop, self._batches
+        serial, batch = None, None  # replies come in runs of one batch's
+        for ticket in map(pop, keys, repeat(None)):
+            if ticket is None:
+                continue  # a duplicate, or a request given up on
+            if ticket >> 32 != serial:
+                serial = ticket >> 32
+                batch = batches.get(serial)
+                if batch is not None:
+                    sent, rtts, timeout, on_answer = (batch.sent, batch.rtts, batch.timeout,
+                                                      batch.on_answer)
+            if batch is None:
                 continue
-            kind, ident, seq, payload = parsed
-            if kind != reply_type or payload != self._token:
-                continue
-            if sock.raw and ident != self._ident:
-                continue  # datagram ping sockets: the kernel set (and filtered) the ident
-            # The kernel's text form of the source is the canonical one ipaddress gives.
-            future = self._pending.get((sock.family, source[0].split("%", 1)[0], seq))
-            if future is not None and not future.done():
-                future.set_result(True)
+            index = ticket & 0xFFFFFFFF
+            rtt = now - sent[index]
+            if rtt > timeout:
+                continue  # too late: unanswered (as the batch's timer may already have said)
+            rtts[index] = rtt
+            if on_answer is not None:
+                on_answer(index, rtt)
+            batch.waiting -= 1
+            if not batch.waiting:
+                batch.expire()
+
+
+def _host_key(address: str) -> int:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        return host_key(family, socket.inet_pton(family, address))
+    except OSError:
+        raise ValueError(f"{address!r} is not an IP address") from None
+
+
+def _by_family(hosts: list[int]) -> list[tuple[int, Sequence[int], Sequence[int]]]:
+    """(family, indexes in the batch, host keys) of each family's targets."""
+    if max(hosts) < IPV6_KEYS:
+        return [(socket.AF_INET, range(len(hosts)), hosts)]
+    if min(hosts) >= IPV6_KEYS:
+        return [(socket.AF_INET6, range(len(hosts)), hosts)]
+    ipv4 = [index for index, host in enumerate(hosts) if host < IPV6_KEYS]
+    ipv6 = [index for index, host in enumerate(hosts) if host >= IPV6_KEYS]
+    return [(socket.AF_INET, ipv4, [hosts[i] for i in ipv4]),
+            (socket.AF_INET6, ipv6, [hosts[i] for i in ipv6])]
