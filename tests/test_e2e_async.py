@@ -3,7 +3,9 @@
 A Mistral of its own whose executor has 8 threads: in sync mode it could run 8 monitors; in
 async mode each action returns its thread at once, runs on nfvmon's engine, and reports its
 own end through Mistral's action-execution API. (With 4 threads Mistral's own engine, which
-shares that pool size, stops answering start_workflow.)
+shares that pool size, stops answering start_workflow.) Mistral's database is PostgreSQL, as
+in production: on SQLite, 16 monitors asking the API about their executions lock out the engine's
+writes, and Mistral retries a locked write up to 50 times, so start_workflow outlives its 60 s.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ MONITORS = 16
 
 
 @pytest.fixture
-def small_mistral(tmp_path):
+def small_mistral(tmp_path, postgres_url):
     require_module("mistral")
     work = tmp_path / "mistral"
     work.mkdir()
     server = MistralServer(work, rabbit_url(), executor_threads=EXECUTOR_THREADS,
-                           executor_apart=True)
+                           executor_apart=True, database=postgres_url)
     server.start()
     yield server
     server.stop()
