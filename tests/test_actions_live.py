@@ -143,6 +143,32 @@ def test_stale_action_exits_on_bad_action_at_its_first_report(live_factory):
     assert live.store.get_vim("vim-1").status == "PENDING"
 
 
+def test_quiet_stale_action_exits_at_start_though_its_kill_came_before_its_queue(
+        live_factory):
+    """A VNF monitor whose targets answer never reports; the broker dropped the kill cast
+    before its KILL_ACTION queue existed; the check-in at start still ends it, long before
+    the 60 s interval."""
+    server = serve_ok("127.0.0.63", 0)
+    try:
+        live = live_factory(checkin_interval=60)
+        stale = str(uuid.uuid4())
+        live.store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.63"]}, action_id=str(uuid.uuid4()))
+        live.kill(stale)  # no queue yet: dropped
+        policy = {"vdu": "VDU1", "mgmt_ips": ["127.0.0.63"], "monitor": "http_ping",
+                  "parameters": {"monitoring_delay": 0, "count": 1, "interval": 0.2,
+                                 "timeout": 0.3, "retry": 2, "port": server.server_address[1]},
+                  "actions": {"failure": "respawn"}}
+        started = time.monotonic()
+        thread, holder = live.run(VnfPolicyMonitorAction(vnf_id="vnf-1", policies=[policy],
+                                                         action_id=stale))
+        assert _ended(thread, holder)["reason"] == "bad_action"
+        assert time.monotonic() - started < 15
+        assert [e.state for e in live.store.events(VNF, "vnf-1")] == ["ACTIVE"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_quiet_action_exits_at_its_check_in_once_deregistered(live_factory):
     live = live_factory(checkin_interval=0.5)
     action_id = str(uuid.uuid4())

@@ -118,26 +118,33 @@ class Monitor:
             self.stop(BAD)
 
     async def _check_in(self) -> None:
+        """Once at start, then every interval. The first one matters for a stale action: a
+        kill cast before our queue existed was dropped by the broker, and a quiet monitor
+        (a VNF's reports only failures) would otherwise probe until its first interval."""
+        interval = self.engine.settings.checkin_interval
+        while await self._check_in_once():
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+
+    async def _check_in_once(self) -> bool:
+        """One check-in; False when the monitor must end."""
         from nfvmon.conductor_rpc.client import RESYNC, state_digest
 
-        interval = self.engine.settings.checkin_interval
-        while True:
-            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
-            digest = state_digest({"status": self.believed})
-            try:
-                answer = await self.engine.call_blocking(self._api.check_in, {},
-                                                         self.action_id, digest)
-            except Exception as exc:  # noqa: BLE001 - the next check-in tries again
-                LOG.warning("check-in of %s failed: %s", self.action_id, type(exc).__name__)
-                continue
-            if answer == BAD_ACTION:
-                self.stop(BAD)
-                return
-            if await self._execution_gone():
-                self.stop(EXECUTION_GONE)
-                return
-            if answer == RESYNC:
-                self.resync()
+        digest = state_digest({"status": self.believed})
+        try:
+            answer = await self.engine.call_blocking(self._api.check_in, {},
+                                                     self.action_id, digest)
+        except Exception as exc:  # noqa: BLE001 - the next check-in tries again
+            LOG.warning("check-in of %s failed: %s", self.action_id, type(exc).__name__)
+            return True
+        if answer == BAD_ACTION:
+            self.stop(BAD)
+            return False
+        if await self._execution_gone():
+            self.stop(EXECUTION_GONE)
+            return False
+        if answer == RESYNC:
+            self.resync()
+        return True
 
     async def _execution_gone(self) -> bool:
         """True when Mistral says our workflow execution does not exist (deleted while the
