@@ -229,6 +229,10 @@ class MistralServer:
             + (f"executor_thread_pool_size = {executor_threads}\n" if executor_threads else "")
             + "".join(f"[{group}]\ntopic = mistral_{group}_{self.topic}\n"
                       for group in ("engine", "executor", "event_engine", "notifier"))
+            # No cron-trigger thread in the master: mistral-server builds the API app there,
+            # and a worker forked while that thread held Mistral's process-wide transaction
+            # lock inherits it held, so every DB call of that API or engine hangs for good.
+            + "[cron_trigger]\nenabled = False\n"
             + f"[api]\nhost = 127.0.0.1\nport = {port}\n"
             f"[database]\nconnection = {database or f'sqlite:///{work}/mistral.sqlite'}\n"
             "[pecan]\nauth_enable = False\n")
@@ -257,6 +261,7 @@ class MistralServer:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()  # no fixture teardown follows a failed start
                     pytest.fail("mistral-server did not start: "
                                 f"{self.log_path.read_text()[-2000:]}")
                 time.sleep(0.5)
