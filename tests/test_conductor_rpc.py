@@ -21,14 +21,13 @@ import pytest
 from nfvmon.conductor_rpc.client import (
     ConductorAPI,
     MonitorControlAPI,
-    control_target,
     state_digest,
 )
 from nfvmon.conductor_rpc.server import Conductor
 from nfvmon.db.api import VIM, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
-from tests.conftest import rabbit_url
+from tests.conftest import queue_exists, rabbit_url
 
 
 @pytest.fixture
@@ -66,44 +65,43 @@ def test_update_vim_round_trip_on_the_fake_transport(conf, tmp_path):
         transport.cleanup()
 
 
-class _ControlEndpoint:
-    target = messaging.Target(version="1.0")
+class _Received:
+    """What one action's control handler got."""
 
     def __init__(self):
         self.calls = []
         self.got = threading.Event()
 
-    def kill(self, ctxt, action_id):
-        self.calls.append(("kill", action_id))
-        self.got.set()
-
-    def update(self, ctxt, action_id, parameter):
-        self.calls.append(("update", action_id, parameter))
+    def __call__(self, method, args):
+        self.calls.append((method, dict(args)))
         self.got.set()
 
 
 def test_kill_reaches_the_named_action_and_no_other_over_rabbitmq(conf):
+    """The client API's casts, through oslo.messaging, to the executor's control hub."""
+    from nfvmon.actions.control import control_hub
+
     transport = messaging.get_rpc_transport(conf, url=rabbit_url())
+    hub = control_hub(transport, rabbit_url())
     old, new = str(uuid.uuid4()), str(uuid.uuid4())
-    endpoints = {old: _ControlEndpoint(), new: _ControlEndpoint()}
-    servers = [messaging.get_rpc_server(transport, control_target(action_id), [endpoint],
-                                        access_policy=messaging.DefaultRPCAccessPolicy)
-               for action_id, endpoint in endpoints.items()]
-    for server in servers:
-        server.start()
+    received = {old: _Received(), new: _Received()}
     try:
+        for action_id, handler in received.items():
+            hub.register(action_id, handler).result(10)
         control = MonitorControlAPI(transport)
         control.kill({}, old)
         control.update({}, new, {"mgmt_ips": {"VDU1": ["127.0.0.3"]}})
-        assert endpoints[old].got.wait(10) and endpoints[new].got.wait(10)
+        assert received[old].got.wait(10) and received[new].got.wait(10)
         time.sleep(0.3)
-        assert endpoints[old].calls == [("kill", old)]
-        assert endpoints[new].calls == [("update", new, {"mgmt_ips": {"VDU1": ["127.0.0.3"]}})]
+        assert received[old].calls == [("kill", {"action_id": old})]
+        assert received[new].calls == [
+            ("update", {"action_id": new, "parameter": {"mgmt_ips": {"VDU1": ["127.0.0.3"]}}})]
     finally:
-        for server in servers:
-            server.stop()
-            server.wait()
+        for action_id in received:
+            hub.unregister(action_id)
+        hub.close()
         transport.cleanup()
+    assert not any(queue_exists(f"KILL_ACTION.{action_id}") for action_id in received)
 
 
 def _free_port() -> int:
