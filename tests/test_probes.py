@@ -14,12 +14,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from nfvmon.actions.monitor import probe_round
 from nfvmon.actions.probes import mmsg
 from nfvmon.actions.probes.http import HttpProber, tcp_connect
 from nfvmon.actions.probes.icmp import ECHO_REPLY, IcmpProber, checksum
 from nfvmon.actions.probes.icmp_send import CHUNK, Sender
 from nfvmon.actions.probes.icmp_socket import ECHO_REQUEST
+from nfvmon.actions.vnf_monitor import probe_round
 
 
 def run(coroutine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from nfvmon.actions.monitor import VnfMonitor
+from nfvmon.actions.vnf_monitor import VnfMonitor
 
 
 class _Icmp:

@@ -36,8 +36,8 @@ class VimPingAction(actions.Action):
         return self.run_mode != defaults.ASYNC
 
     def run(self, context):
-        from nfvmon.actions.monitor import VimMonitor
         from nfvmon.actions.runtime import engine
+        from nfvmon.actions.vim_monitor import VimMonitor
 
         monitor = VimMonitor(engine(), self.vim_id, self.targetip, self.count, self.timeout,
                              self.interval, self.action_id)

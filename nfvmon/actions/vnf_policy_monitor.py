@@ -28,8 +28,8 @@ class VnfPolicyMonitorAction(actions.Action):
         return self.run_mode != defaults.ASYNC
 
     def run(self, context):
-        from nfvmon.actions.monitor import VnfMonitor
         from nfvmon.actions.runtime import engine
+        from nfvmon.actions.vnf_monitor import VnfMonitor
 
         monitor = VnfMonitor(engine(), self.vnf_id, self.policies, self.action_id)
         return modes.run_monitor(monitor, self.run_mode, context)
