@@ -3,13 +3,11 @@
 Status writes from monitors are conditional UPDATEs: the action id check, the guard on the
 current status and the write itself are one SQL statement, so a stale action, a deleted
 resource, or two conductors racing can never overwrite the current state. Every change
-writes one event row in the same transaction.
+writes one event row in the same transaction (status_writer.py runs them).
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
-    create_engine,
     delete,
     func,
     select,
@@ -28,28 +25,11 @@ from sqlalchemy.orm import selectinload
 from nfvmon.db import status_sql
 from nfvmon.db.engine import make_sessionmaker
 from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
+from nfvmon.db.status_writer import StatusWrite, status_writer
 
 VIM = "vim"
 VNF = "vnf"
 _MODELS = status_sql.MODELS
-
-
-@dataclass(frozen=True)
-class StatusWrite:
-    """What became of a status write.
-
-    outcome: `changed`, `unchanged` (already that status), `guarded` (the current status
-    does not allow this change; `status` says what it is), or `bad_action` (the writer is
-    not the resource's current action, or the resource is gone).
-    """
-
-    outcome: str
-    status: str | None = None
-    previous: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome in ("changed", "unchanged")
 
 
 @dataclass(frozen=True)
@@ -65,16 +45,7 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = make_sessionmaker(engine)
-        self._sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time, and its busy handler sleeps in millisecond steps;
-        # queueing our own writers on a lock is much faster than letting them collide.
-        self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
-        self._writer = None  # SQLite: the connection status writes use (see write_status)
-        self._fast = None
-        if engine.dialect.name == "postgresql":
-            self._fast = create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
-                connect_args={"options": "-c synchronous_commit=off"})
+        self._status = status_writer(engine)
 
     # --- resources -------------------------------------------------------------------------
 
@@ -222,82 +193,11 @@ class Store:
                   "reason": reason, "now": utcnow(), "event_type": event_type}
         shape = (resource_type, action_id is not None,
                  tuple(allowed_from) if allowed_from is not None else None)
-        if self._fast is not None:
-            return self._write_status_postgresql(shape, values, details or {})
-        return self._write_status_sqlite(shape, values, details or {})
-
-    def _write_status_sqlite(self, shape, values, details) -> StatusWrite:
-        """SQLite: the UPDATE and the event INSERT in one transaction, on a connection kept for
-        status writes (they queue on the write lock anyway, so one connection is enough).
-        BEGIN and COMMIT are our own statements, cached like the others: each call into
-        SQLite lets go of the GIL, and another thread may then keep this one waiting."""
-        dialect = self.engine.dialect
-        with self._write_lock:
-            if self._writer is None:
-                self._writer = self.engine.raw_connection()
-                self._writer.detach()  # ours until close(), not the pool's
-                self._writer.dbapi_connection.isolation_level = None  # no implicit BEGIN
-            cursor = self._writer.dbapi_connection.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                row = status_sql.for_driver(status_sql.status_update(*shape), dialect).execute(
-                    cursor, values).fetchone()
-                if row is not None:
-                    cursor.fetchall()  # let the UPDATE finish before the INSERT
-                    status_sql.for_driver(status_sql.EVENT_INSERT, dialect).execute(cursor, {
-                        "resource_type": shape[0], "resource_id": values["rid"],
-                        "state": values["new_status"], "created_at": values["now"],
-                        "event_type": values["event_type"],
-                        "details": {"from": row[0], "reason": values["reason"], **details}})
-                    written = StatusWrite("changed", values["new_status"], row[0])
-                else:
-                    written = self._why_not_written(cursor, shape, values)
-                cursor.execute("COMMIT")
-            except BaseException:
-                if self._writer.dbapi_connection.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.close()
-        return written
-
-    def _write_status_postgresql(self, shape, values, details) -> StatusWrite:
-        """PostgreSQL: the UPDATE and its event row in one statement (a data-modifying CTE),
-        autocommitted, without waiting for the WAL flush: one round trip. A status lost to a
-        database crash is re-sent by its monitor at the next check-in (resync)."""
-        statement = status_sql.prepared(status_sql.update_with_event(*shape),
-                                        self._fast.dialect)
-        connection = self._fast.raw_connection()
-        try:
-            with connection.cursor() as cursor:
-                row = statement.execute(cursor, {
-                    **values, "details": {"reason": values["reason"], **details}},
-                    connection.info.setdefault("nfvmon_prepared", set())).fetchone()
-                if row is not None:
-                    return StatusWrite("changed", values["new_status"], row[0])
-                return self._why_not_written(cursor, shape, values)
-        finally:
-            connection.close()
+        return self._status.write(shape, values, details or {})
 
     def close(self) -> None:
-        with self._write_lock:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+        self._status.close()
         self.engine.dispose()
-        if self._fast is not None:
-            self._fast.dispose()
-
-    def _why_not_written(self, cursor, shape, values) -> StatusWrite:
-        resource_type, check_action, _ = shape
-        dialect = (self._fast or self.engine).dialect
-        current = status_sql.for_driver(status_sql.current_status(resource_type), dialect
-                                        ).execute(cursor, values).fetchone()
-        if current is None or (check_action and current[1] != values["aid"]):
-            return StatusWrite("bad_action")
-        if current[0] == values["new_status"]:
-            return StatusWrite("unchanged", values["new_status"])
-        return StatusWrite("guarded", current[0])
 
     def clear_vnf_error(self, vnf_id: str) -> StatusWrite:
         """An operator's clear: ERROR → ACTIVE, and the respawn/heal count starts afresh."""
@@ -312,11 +212,6 @@ class Store:
         with self._sessions.begin() as session:
             session.execute(update(Vnf).where(Vnf.id == vnf_id)
                             .values(heal_attempts=attempts, last_heal_at=when))
-
-    def add_event(self, resource_type: str, resource_id: str, event_type: str, state: str,
-                  details: Mapping[str, Any] | None = None) -> None:
-        with self._sessions.begin() as session:
-            session.add(_event(resource_type, resource_id, event_type, state, details or {}))
 
     def events(self, resource_type: str, resource_id: str) -> list[Event]:
         with self._sessions() as session:
