@@ -1,4 +1,5 @@
-"""A VNF monitor's `update`: re-target the VDUs that changed or were renewed, keep the rest."""
+"""A VNF monitor's `update` (re-target the VDUs that changed or were renewed, keep the rest)
+and its `resync` (re-send only what it has judged)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,44 @@ def test_update_retargets_changed_and_renewed_vdus_only():
             await asyncio.gather(*monitor._tasks, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+class _Reports:
+    """Stands in for the monitor's reporter: what it was asked to send."""
+
+    def __init__(self):
+        self.sent = []
+
+    def report(self, key, payload):
+        self.sent.append((payload["target"], payload["event"]))
+
+
+def _resynced(observations: dict[str, list[bool]]) -> list[tuple[str, str]]:
+    """Resync a VNF monitor (DEAD at the conductor, say) after its targets saw these rounds."""
+    policy = _policy("VDU1", list(observations))
+    policy["parameters"]["monitoring_delay"] = 0
+    monitor = VnfMonitor(SimpleNamespace(icmp=_Icmp()), "vnf-1", [policy], "a1")
+    monitor.reporter = _Reports()
+    for address, rounds in observations.items():
+        tracker = _tracker(policy)
+        for alive in rounds:
+            tracker.observe(alive, now=1.0)
+        monitor._targets[(0, address)] = (None, tracker)
+    monitor.resync()
+    return monitor.reporter.sent
+
+
+def _tracker(policy):
+    from nfvmon.actions.tracking import TargetTracker
+
+    return TargetTracker(retry=policy["parameters"]["retry"], monitoring_delay=0,
+                         started_at=0.0)
+
+
+def test_resync_resends_only_what_the_monitor_has_judged():
+    # Just started, no round seen yet: a DEAD VNF must not be called alive.
+    assert _resynced({"127.0.0.2": [], "127.0.0.3": []}) == []
+    # A target answered: one recovery.
+    assert _resynced({"127.0.0.2": [], "127.0.0.3": [True]}) == [("127.0.0.3", "recovery")]
+    # A failed target wins over live ones: its failure is re-sent.
+    assert _resynced({"127.0.0.2": [True], "127.0.0.3": [False]}) == [("127.0.0.3", "failure")]

@@ -44,11 +44,14 @@ class TargetTracker:
     started_at: float
     failed_rounds: int = 0
     reported: bool = False
+    #: A round after monitoring_delay was seen: the monitor knows something of this target.
+    judged: bool = False
 
     def observe(self, alive: bool, now: float) -> str | None:
         """`failure`, `recovery`, or None after one round at time `now`."""
         if now < self.started_at + self.monitoring_delay:
             return None
+        self.judged = True
         if alive:
             self.failed_rounds = 0
             if self.reported:

@@ -102,8 +102,13 @@ class VnfMonitor(Monitor):
                                                event["actions"], self.action_id)
 
     def resync(self) -> None:
+        """Re-send what this monitor has judged: every failed target, or else one recovery
+        if a target was judged alive. Nothing before that: a monitor that has not yet seen
+        a round after monitoring_delay (one just started, as the conductor's reconciler or a
+        scale starts them) must not call a DEAD VNF alive; its rounds will tell."""
         failed = [(i, a) for (i, a), (_t, tr) in self._targets.items() if tr.reported]
-        for index, address in failed or list(self._targets)[:1]:
+        alive = [(i, a) for (i, a), (_t, tr) in self._targets.items() if tr.judged]
+        for index, address in failed or alive[:1]:
             policy = self.policies[index]
             self.reporter.report((policy["vdu"], address, policy["monitor"]),
                                  self._event(policy, address,
