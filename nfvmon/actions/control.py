@@ -242,12 +242,14 @@ class RabbitControlHub:
 
 
 def control_hub(transport, transport_url: str | None):
-    """The hub for this process's transport: RabbitMQ gets the shared consumer."""
+    """The hub for `transport`, opened from `transport_url`: RabbitMQ gets the shared
+    consumer; any other URL, or none (a transport of unknown URL), an RPC server a monitor,
+    which works on any transport."""
     from oslo_config import cfg
 
     from nfvmon.conductor_rpc.client import EXCHANGE
 
-    url = transport_url or getattr(cfg.CONF, "transport_url", None) or ""
+    url = transport_url or ""
     if not url.startswith("rabbit"):
         from nfvmon.actions.control_oslo import OsloControlHub
 

@@ -113,8 +113,18 @@ class Engine:
             if self._control is None:
                 from nfvmon.actions.control import control_hub
 
-                self._control = control_hub(transport, self.settings.transport_url)
+                self._control = control_hub(transport, self._transport_url())
             return self._control
+
+    def _transport_url(self) -> str | None:
+        """The URL of the transport in use; None for one handed in without it (the demo's
+        fake://). Not cfg.CONF's `transport_url` then: oslo.messaging defaults it to
+        rabbit://, and a RabbitMQ consumer would never see casts sent over that transport."""
+        if self.settings.transport_url or not self._owns_transport:
+            return self.settings.transport_url
+        from oslo_config import cfg
+
+        return getattr(cfg.CONF, "transport_url", None)
 
     def close(self) -> None:
         async def shutdown():
