@@ -286,3 +286,22 @@ def test_metrics_show_resources_by_status_transitions_and_rpc_time(store, make_c
     assert sample("nfvmon_status_transitions_total", {"resource": "vim", "to": "UNREACHABLE"}) \
         == 1
     assert sample("nfvmon_rpc_seconds_count", {"method": "update_vim"}) == 3
+
+
+def test_a_failure_of_an_address_the_vdu_no_longer_has_resends_the_update(store,
+                                                                          make_conductor):
+    """A monitor that missed the update after a respawn re-sends the old failure at its
+    check-in: the VDU is not respawned again; the monitor is told where it moved."""
+    endpoint, _, control = make_conductor()
+    _vnf(store)
+    store.set_vdu_ips("vnf-1", {"VDU1": ["127.0.0.9"]})  # respawned: the update got lost
+    assert _fail(endpoint) == "ACTIVE"
+    assert store.get_vnf("vnf-1").status == "ACTIVE"
+    assert _states(store) == [("CREATE", "ACTIVE")]
+    assert control.casts == [("update", "a1", {"mgmt_ips": {"VDU1": ["127.0.0.9"],
+                                                            "VDU2": ["127.0.0.3"]},
+                                               "renewed": []})]
+    assert _fail(endpoint, action_id="stale") == "bad_action"  # only to the current action
+    assert len(control.casts) == 1
+    # A failure of the current address is acted on as ever.
+    assert _fail(endpoint, target="127.0.0.9") in ("DEAD", "PENDING_HEAL")

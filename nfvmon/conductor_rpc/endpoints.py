@@ -100,6 +100,9 @@ class ConductorEndpoint:
         if action_name not in self._runner_plugins():
             raise BadRequest(f"unknown policy action {action_name!r} (installed: "
                              f"{', '.join(sorted(self._runner_plugins()))})")
+        moved = self._moved_target(vnf_id, vdu, report.get("target"), action_id)
+        if moved is not None:
+            return moved
         written = self._store.write_status(
             VNF, vnf_id, states.DEAD, action_id=action_id,
             allowed_from=states.DEAD_ALLOWED_FROM,
@@ -119,6 +122,28 @@ class ConductorEndpoint:
         if digest != client.state_digest({"status": found.status}):
             return client.RESYNC
         return client.OK
+
+    def _moved_target(self, vnf_id: str, vdu: Any, target: Any, action_id: str) -> str | None:
+        """The answer to a failure of an address its VDU no longer has, or None.
+
+        Such a report comes from a monitor that missed the `update` moving the VDU (a lost
+        cast), re-sent at its check-in's resync. Acting on it would respawn a VDU that was
+        respawned already, again at every check-in; instead the monitor gets the update
+        again and the VNF's current status, which ends its resync."""
+        vnf = self._store.get_vnf(vnf_id)
+        if vnf is None or not isinstance(target, str):
+            return None
+        addresses = {v.name: list(v.mgmt_ips) for v in vnf.vdus}
+        if vdu not in addresses or target in addresses[vdu]:
+            return None
+        monitor = self._store.get_monitor(VNF, vnf_id)
+        if monitor is None or monitor.action_id != action_id:
+            return client.BAD_ACTION
+        LOG.info("VNF %s: failure of %s, no longer an address of VDU %s (now %s): the "
+                 "monitor gets its update again", vnf_id, target, vdu,
+                 ", ".join(addresses[vdu]) or "none")
+        self._runner.update_monitor(action_id, {"mgmt_ips": addresses, "renewed": []})
+        return vnf.status
 
     def _runner_plugins(self) -> Mapping[str, Any]:
         return self._runner.plugins

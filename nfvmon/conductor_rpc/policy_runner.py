@@ -218,6 +218,10 @@ class PolicyRunner:
                                                     **(details or {})})
         return written.outcome == "changed"
 
+    def update_monitor(self, action_id: str, parameter: Mapping[str, Any]) -> None:
+        """Send a running monitor its VNF's addresses (`update`); a lost cast is logged."""
+        self._cast("update", action_id, parameter)
+
     def _cast(self, method: str, action_id: str, parameter: Mapping[str, Any] | None = None):
         if self._control is None:
             return
