@@ -171,6 +171,25 @@ def test_monitors_come_back_after_the_executor_dies(e2e, mistral_server):
         lifecycle.deregister_vim(vim_id)
 
 
+def test_redeploys_in_quick_succession_run_the_latest_definition(e2e):
+    """Mistral caches parsed workflows by definition id and `updated_at`, kept to the
+    second: had the backend updated the definition in place, an execution started after
+    two updates within one second would run the older one, whose action is no longer
+    current and exits at once (then the reconciler re-creates it, a grace period later)."""
+    setup, _mistral, log_path = e2e
+    lifecycle, store = setup()
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    try:
+        time.sleep(1 - time.time() % 1)  # at the start of a second: both land within it
+        lifecycle.redeploy(VIM, vim_id)
+        latest = lifecycle.redeploy(VIM, vim_id)
+        assert wait_for(lambda: store.get_monitor(VIM, vim_id).last_checkin_at is not None)
+        assert store.get_monitor(VIM, vim_id).action_id == latest
+        assert not _action_ended(log_path, latest)
+    finally:
+        lifecycle.deregister_vim(vim_id)
+
+
 def test_scale_out_and_in_the_monitored_targets_follow(e2e):
     servers = {"127.0.0.81": serve_ok("127.0.0.81", 0)}
     port = servers["127.0.0.81"].server_address[1]

@@ -65,7 +65,11 @@ class InProcessBackend:
 class MistralBackend:
     """The real thing, through python-mistralclient.
 
-    deploy: `workflows.create` (or `update` when it exists already) and `executions.create`.
+    deploy: `workflows.delete` of any earlier definition, `workflows.create`, and
+    `executions.create`. Not `workflows.update`: Mistral caches parsed workflows by definition
+    id and `updated_at`, which it keeps to the second, so an execution started after a second
+    update within one second runs the first update's definition (with the old action id, so
+    the monitor exits `bad_action` at once). A new definition has a new id.
     remove: `executions.delete(force=True)` (a RUNNING execution cannot be deleted without it,
     the reference implementation's bug 11) and `workflows.delete`; what Mistral has already
     lost is fine.
@@ -79,14 +83,8 @@ class MistralBackend:
         self._client = client
 
     def deploy(self, workflow: GeneratedWorkflow) -> str:
-        from mistralclient.api.base import APIException
-
-        try:
-            self._client.workflows.create(workflow.text)
-        except APIException as exc:
-            if getattr(exc, "error_code", None) != 409:
-                raise
-            self._client.workflows.update(workflow.text)
+        self._ignore_missing(lambda: self._client.workflows.delete(workflow.name))
+        self._client.workflows.create(workflow.text)
         execution = self._client.executions.create(
             workflow.name, description=f"nfvmon monitor, action {workflow.action_id}")
         return execution.id
