@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from pathlib import Path
@@ -49,12 +50,12 @@ def _pg_admin_connection():
     return connection
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "nfvmon_test"):
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
     import uuid
 
-    name = f"nfvmon_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin_connection()
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -64,6 +65,13 @@ def postgres_url():
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -201,11 +209,12 @@ api.setup_db()
 
 class MistralServer:
     """The real Mistral (`mistral-server --server all`) on 127.0.0.1, auth off, RabbitMQ,
-    SQLite tables made from its models; nfvmon's actions read a config naming a topic of
+    tables made from its models; nfvmon's actions read a config naming a topic of
     this session. `stop()` and `start()` again to simulate a dead executor.
     `executor_threads`: Mistral's executor_thread_pool_size (oslo.messaging's, 64 by default);
     `executor_apart`: run the executor as a process of its own (`executor`), to measure it;
-    `database`: Mistral's database URL (default: SQLite, which locks under concurrent load)."""
+    `database`: Mistral's database URL (default: SQLite, which fails writes with "database
+    is locked" under concurrent load; the e2e tests use PostgreSQL)."""
 
     def __init__(self, work: Path, rabbit: str, executor_threads: int | None = None,
                  checkin_interval: float = 2, executor_apart: bool = False,
@@ -312,11 +321,15 @@ class MistralServer:
 
 @pytest.fixture(scope="session")
 def mistral_server(tmp_path_factory):
+    """One Mistral for the session, on PostgreSQL as in production: on SQLite its engine
+    fails writes ("database is locked") when a test's API calls race it."""
     require_module("mistral")
-    server = MistralServer(tmp_path_factory.mktemp("mistral"), rabbit_url())
-    server.start()
-    yield server
-    server.stop()
+    with fresh_postgres_database("mistral_e2e") as database:
+        server = MistralServer(tmp_path_factory.mktemp("mistral"), rabbit_url(),
+                               database=database)
+        server.start()
+        yield server
+        server.stop()
 
 
 def queue_exists(name: str) -> bool:

@@ -263,6 +263,7 @@ def test_deregister_works_when_mistral_already_lost_the_workflow(e2e):
     lifecycle, store = setup()
     vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
     monitor = store.get_monitor(VIM, vim_id)
+    assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")  # its action runs
     mistral.executions.delete(monitor.execution_id, force=True)
     mistral.workflows.delete(monitor.workflow_name)
     assert lifecycle.deregister_vim(vim_id)
