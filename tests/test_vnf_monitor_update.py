@@ -55,10 +55,10 @@ class _Reports:
         self.sent.append((payload["target"], payload["event"]))
 
 
-def _resynced(observations: dict[str, list[bool]]) -> list[tuple[str, str]]:
+def _resynced(observations: dict[str, list[bool]], retry: int = 1) -> list[tuple[str, str]]:
     """Resync a VNF monitor (DEAD at the conductor, say) after its targets saw these rounds."""
     policy = _policy("VDU1", list(observations))
-    policy["parameters"]["monitoring_delay"] = 0
+    policy["parameters"].update(monitoring_delay=0, retry=retry)
     monitor = VnfMonitor(SimpleNamespace(icmp=_Icmp()), "vnf-1", [policy], "a1")
     monitor.reporter = _Reports()
     for address, rounds in observations.items():
@@ -82,5 +82,7 @@ def test_resync_resends_only_what_the_monitor_has_judged():
     assert _resynced({"127.0.0.2": [], "127.0.0.3": []}) == []
     # A target answered: one recovery.
     assert _resynced({"127.0.0.2": [], "127.0.0.3": [True]}) == [("127.0.0.3", "recovery")]
+    # A target whose last round failed (fewer than `retry` so far) is not called alive.
+    assert _resynced({"127.0.0.2": [True, False]}, retry=2) == []
     # A failed target wins over live ones: its failure is re-sent.
     assert _resynced({"127.0.0.2": [True], "127.0.0.3": [False]}) == [("127.0.0.3", "failure")]

@@ -103,11 +103,12 @@ class VnfMonitor(Monitor):
 
     def resync(self) -> None:
         """Re-send what this monitor has judged: every failed target, or else one recovery
-        if a target was judged alive. Nothing before that: a monitor that has not yet seen
-        a round after monitoring_delay (one just started, as the conductor's reconciler or a
-        scale starts them) must not call a DEAD VNF alive; its rounds will tell."""
+        if a target's last round, after monitoring_delay, was answered. Nothing before that:
+        a monitor that has not yet seen such a round (one just started, as the conductor's
+        reconciler or a scale starts them) must not call a DEAD VNF alive."""
         failed = [(i, a) for (i, a), (_t, tr) in self._targets.items() if tr.reported]
-        alive = [(i, a) for (i, a), (_t, tr) in self._targets.items() if tr.judged]
+        alive = [(i, a) for (i, a), (_t, tr) in self._targets.items()
+                 if tr.judged and tr.failed_rounds == 0]
         for index, address in failed or alive[:1]:
             policy = self.policies[index]
             self.reporter.report((policy["vdu"], address, policy["monitor"]),
