@@ -30,6 +30,20 @@ def test_stale_action_gets_bad_action_and_changes_nothing(store):
     assert store.check_in("new").resource_id == "vim-1"
 
 
+def test_an_execution_is_recorded_only_for_the_current_action_and_keeps_its_check_in(store):
+    store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+    store.check_in("a1")  # the action checked in before its deploy call returned
+    assert store.record_execution(VIM, "vim-1", "a1", workflow_name="vim_id_vim-1",
+                                  execution_id="e1")
+    monitor = store.get_monitor(VIM, "vim-1")
+    assert (monitor.execution_id, monitor.workflow_name) == ("e1", "vim_id_vim-1")
+    assert monitor.last_checkin_at is not None
+    assert store.replace_action(VIM, "vim-1", "a1", "a2")  # another conductor took over
+    assert not store.record_execution(VIM, "vim-1", "a1", workflow_name="vim_id_vim-1",
+                                      execution_id="e-late")
+    assert store.get_monitor(VIM, "vim-1").action_id == "a2"
+
+
 def test_deleted_resource_gets_bad_action(store):
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
     assert store.delete_resource(VIM, "vim-1")

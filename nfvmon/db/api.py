@@ -125,6 +125,18 @@ class Store:
                         execution_id=execution_id, started_at=utcnow(),
                         last_checkin_at=None))
 
+    def record_execution(self, resource_type: str, resource_id: str, action_id: str, *,
+                         workflow_name: str, execution_id: str) -> bool:
+        """Note the workflow and execution that run `action_id`, if it is still current;
+        its check-in times are left alone (it may have checked in already)."""
+        with self._sessions.begin() as session:
+            return session.execute(
+                update(Monitor).where(Monitor.resource_type == resource_type,
+                                      Monitor.resource_id == resource_id,
+                                      Monitor.action_id == action_id)
+                .values(workflow_name=workflow_name, execution_id=execution_id)
+            ).rowcount == 1
+
     def replace_action(self, resource_type: str, resource_id: str, old: str | None,
                        new: str) -> bool:
         """Make `new` current only if `old` still is: of two conductors reconciling the same

@@ -178,8 +178,11 @@ class Lifecycle:
             self.store.write_status(resource_type, resource_id, "ERROR", action_id=None,
                                     reason=reason, event_type="CREATE")
             raise LifecycleError(reason) from None
-        self.store.set_action(resource_type, resource_id, action_id,
-                              workflow_name=workflow.name, execution_id=execution_id)
+        if not self.store.record_execution(resource_type, resource_id, action_id,
+                                           workflow_name=workflow.name,
+                                           execution_id=execution_id):
+            LOG.info("%s %s: action %s was replaced while it was deployed; it ends on "
+                     "bad_action", resource_type, resource_id, action_id)
 
     def deregister_vim(self, vim_id: str) -> bool:
         return self._remove(VIM, vim_id)
