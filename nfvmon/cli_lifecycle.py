@@ -171,7 +171,7 @@ def _vim_row(vim) -> dict[str, Any]:
 
 def _vnf_row(vnf) -> dict[str, Any]:
     return {"id": vnf.id, "name": vnf.name, "status": vnf.status,
-            "mgmt_ips": {v.name: list(v.mgmt_ips) for v in vnf.vdus},
+            "mgmt_ips": vnf.mgmt_ips,
             "reason": vnf.status_reason, "updated_at": vnf.updated_at.isoformat()}
 
 

@@ -50,3 +50,14 @@ def test_installed_wheel_generates_outside_the_source_tree(wheel, tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "vnf_id_v" in yaml.safe_load(result.stdout)
+
+
+def test_loading_the_action_classes_leaves_the_probe_engine_unimported():
+    """Mistral imports the action classes on its engine too (it calls `is_sync()` there):
+    that must not pull in aiohttp, the ICMP prober or the monitors."""
+    code = ("import sys, nfvmon.actions.vim_ping, nfvmon.actions.vnf_policy_monitor; "
+            "print(sorted(m for m in sys.modules if m == 'aiohttp' or m.startswith("
+            "('nfvmon.actions.probes', 'nfvmon.actions.runtime', 'nfvmon.actions.monitor'))))")
+    loaded = subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    assert loaded == "[]"

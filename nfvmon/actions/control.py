@@ -243,8 +243,8 @@ class RabbitControlHub:
 
 def control_hub(transport, transport_url: str | None):
     """The hub for `transport`, opened from `transport_url`: RabbitMQ gets the shared
-    consumer; any other URL, or none (a transport of unknown URL), an RPC server a monitor,
-    which works on any transport."""
+    consumer; any other URL, or none (a transport of unknown URL), one RPC server per
+    monitor, which works on any transport."""
     from oslo_config import cfg
 
     from nfvmon.conductor_rpc.client import EXCHANGE

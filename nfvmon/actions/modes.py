@@ -24,6 +24,7 @@ from typing import Any
 
 from mistral_lib import actions
 
+from nfvmon.actions.reasons import error_reason, is_error
 from nfvmon.defaults import ASYNC
 
 LOG = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def action_execution_id_of(context) -> str | None:
 
 
 def to_result(ended: dict[str, Any]) -> actions.Result:
-    if ended["reason"].startswith("error"):
+    if is_error(ended["reason"]):
         return actions.Result(data=ended, error=ended["reason"])
     return actions.Result(data=ended)
 
@@ -74,7 +75,7 @@ async def _run_then_complete(monitor, action_execution_id: str) -> None:
         ended = await monitor.run()
     except Exception as exc:  # noqa: BLE001 - whatever happened, Mistral must hear of the end
         LOG.exception("monitor %s failed", monitor.action_id)
-        ended = monitor.outcome(f"error: {type(exc).__name__}: {exc}")
+        ended = monitor.outcome(error_reason(exc))
     await complete_in_mistral(monitor.engine, action_execution_id, ended)
 
 
@@ -82,8 +83,7 @@ async def complete_in_mistral(engine, action_execution_id: str, ended: dict[str,
     """Tell Mistral the action ended (SUCCESS, or ERROR for an error), retrying with
     back-off while Mistral is unreachable. True once Mistral has it or no longer knows the
     action execution (deleted with its workflow execution)."""
-    error = ended["reason"].startswith("error")
-    state, output = ("ERROR", ended["reason"]) if error else ("SUCCESS", ended)
+    state, output = ("ERROR", ended["reason"]) if is_error(ended["reason"]) else ("SUCCESS", ended)
     delay = 1.0
     for attempt in range(COMPLETION_ATTEMPTS):
         try:

@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from nfvmon.actions import tracking
+from nfvmon.actions.reasons import BAD, EXECUTION_GONE, KILLED, error_reason
 from nfvmon.actions.reporter import BAD_ACTION, Reporter
 from nfvmon.actions.runtime import Engine
 
 LOG = logging.getLogger(__name__)
 
-KILLED, BAD, ERROR = "killed", "bad_action", "error"
-EXECUTION_GONE = "execution_gone"
 
 
 class Monitor:
@@ -179,7 +178,7 @@ class Monitor:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             LOG.error("%s monitor %s failed: %s", self.kind, self.action_id, exc)
-            self.stop(f"error: {type(exc).__name__}: {exc}")
+            self.stop(error_reason(exc))
 
     def send(self, payload) -> str:
         """Blocking RPC for one payload (runs on the engine's thread pool)."""

@@ -133,7 +133,7 @@ class ConductorEndpoint:
         vnf = self._store.get_vnf(vnf_id)
         if vnf is None or not isinstance(target, str):
             return None
-        addresses = {v.name: list(v.mgmt_ips) for v in vnf.vdus}
+        addresses = vnf.mgmt_ips
         if vdu not in addresses or target in addresses[vdu]:
             return None
         monitor = self._store.get_monitor(VNF, vnf_id)

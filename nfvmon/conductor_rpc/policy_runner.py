@@ -120,7 +120,7 @@ class PolicyRunner:
             if not written:
                 return True  # cleared, deleted or changed meanwhile: nothing to do
             from_status = plugin.pending_status
-        context = PolicyContext(job.vnf_id, job.vdu, {v.name: list(v.mgmt_ips) for v in vnf.vdus},
+        context = PolicyContext(job.vnf_id, job.vdu, vnf.mgmt_ips,
                                 dict(job.report), self._manager)
         outcome, result, error = self._execute(plugin, context)
         if outcome == "ok":
@@ -171,7 +171,7 @@ class PolicyRunner:
             self._cast("kill", job.action_id)
         elif result.mgmt_ips and vnf is not None:
             self._cast("update", job.action_id,
-                       {"mgmt_ips": {v.name: list(v.mgmt_ips) for v in vnf.vdus},
+                       {"mgmt_ips": vnf.mgmt_ips,
                         "renewed": [job.vdu] if job.vdu else []})
         self._write(job, result.status, result.reason, allowed_from=(from_status,),
                     details={"mgmt_ips": result.mgmt_ips} if result.mgmt_ips else None)

@@ -71,6 +71,11 @@ class Vnf(Base):
     vdus: Mapped[list[Vdu]] = relationship(
         back_populates="vnf", cascade="all, delete-orphan", order_by="Vdu.name")
 
+    @property
+    def mgmt_ips(self) -> dict[str, list[str]]:
+        """{VDU name: [management IP, ...]}: the shape workflows, updates and output use."""
+        return {vdu.name: list(vdu.mgmt_ips) for vdu in self.vdus}
+
 
 class Vdu(Base):
     __tablename__ = "vdus"

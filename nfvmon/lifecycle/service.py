@@ -69,7 +69,7 @@ class Lifecycle:
         vnf = self.store.get_vnf(vnf_id)
         if vnf is None:
             raise LifecycleError(f"no VNF {vnf_id}")
-        current = {vdu.name: list(vdu.mgmt_ips) for vdu in vnf.vdus}
+        current = vnf.mgmt_ips
         vnf_workflow_from_data(self._vnfd(vnf), f"VNF {vnf_id}", vnf_id,
                                {**current, **mgmt_ips}, None)  # refuse bad input first
         self.store.set_vdu_ips(vnf_id, mgmt_ips)
@@ -128,7 +128,7 @@ class Lifecycle:
                                           action_id, run_mode=self.run_mode)
         vnf = self.store.get_vnf(resource_id)
         return vnf_workflow_from_data(self._vnfd(vnf), f"VNF {resource_id}", resource_id,
-                                      {vdu.name: list(vdu.mgmt_ips) for vdu in vnf.vdus},
+                                      vnf.mgmt_ips,
                                       action_id, run_mode=self.run_mode)
 
     @staticmethod

@@ -119,13 +119,13 @@ class IcmpProber:
         Returns as soon as every request is answered, else `timeout` after the last one went
         out. `on_answer(index, rtt)`, when given, is called as each answer arrives (from the
         reader: it must not raise)."""
+        if not addresses:
+            return []
         hosts = list(map(self._hosts.get, addresses))
         if None in hosts:
             hosts = self._resolve(addresses)
         loop = asyncio.get_running_loop()
         batch = _Batch(len(hosts), timeout, loop.create_future(), on_answer)
-        if not hosts:
-            return []
         self._serial += 1
         serial, timer = self._serial, None
         self._batches[serial] = batch

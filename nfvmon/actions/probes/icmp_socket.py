@@ -20,9 +20,8 @@ ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
 PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
 RECEIVE_BUFFER = 32 * 1024 * 1024
-#: type, code, checksum, identifier, sequence number
-HEADER = struct.Struct("!BBHHH")
-#: The header and our 16-byte payload token: every request we send, every reply we accept.
+#: The header (type, code, checksum, identifier, sequence) and our 16-byte payload token:
+#: every request we send, every reply we accept.
 ECHO_STRUCT = struct.Struct("!BBHHH16s")
 #: What a reply is checked on: type, identifier, sequence number, token.
 ECHO_FIELDS = struct.Struct("!B3xHH16s")
