@@ -1,18 +1,30 @@
-"""The VNF-manager interface and its loader."""
+"""The VNF-manager interface, the checks every driver shares, and the loader."""
 
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from stevedore import driver
 
-from nfvmon.errors import NfvmonError
+from nfvmon.errors import NfvmonError, one_line
 from nfvmon.generator.identifiers import canonical_ip
 
 NAMESPACE = "nfvmon.vnf_managers"
 OPERATIONS = ("respawn", "heal", "scale_out", "scale_in", "kill")
+
+#: What a driver reads from a manager's answer at most (stdout, HTTP body).
+MAX_ANSWER = 1024 * 1024
+#: IPs one VDU may have in an answer (a scale-out adds a few, never thousands).
+MAX_IPS_PER_VDU = 64
+
+# The rules of nfvmon/generator/identifiers.py (VNF ids, VDU names), repeated here so the
+# drivers need no generator: the ids a driver hands to a manager are shell- and
+# environment-safe whatever reached the conductor.
+_VNF_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_VDU_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 MgmtIps = dict[str, list[str]]
 
@@ -32,6 +44,25 @@ class VnfManager(abc.ABC):
         """Do `operation`; return `{VDU: [IP, ...]}` for VDUs whose addresses changed."""
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """`value` for a one-line message: its repr, cut to `limit` characters."""
+    text = one_line(repr(value))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_ids(operation: str, vnf_id: Any, vdu: Any) -> None:
+    """Refuse what is not an operation, VNF id or VDU name before any manager sees it."""
+    if operation not in OPERATIONS:
+        raise ManagerError(f"{shown(operation)} is not a valid operation "
+                           f"({', '.join(OPERATIONS)})")
+    if not isinstance(vnf_id, str) or not _VNF_ID_RE.fullmatch(vnf_id):
+        raise ManagerError(f"VNF id {shown(vnf_id)} is not a valid id (1-128 letters, digits, "
+                           "'_', '-', '.')")
+    if vdu is not None and (not isinstance(vdu, str) or not _VDU_RE.fullmatch(vdu)):
+        raise ManagerError(f"VDU {shown(vdu)} is not a valid VDU name (1-64 letters, digits, "
+                           "'_', '-', '.')")
+
+
 def parse_mgmt_ips(answer: Any, source: str) -> MgmtIps:
     """`{"mgmt_ips": {"VDU1": ["192.0.2.10"]}}` (or an empty answer) → checked addresses."""
     if answer in (None, "", {}):
@@ -40,15 +71,24 @@ def parse_mgmt_ips(answer: Any, source: str) -> MgmtIps:
         raise ManagerError(f"{source}: expected a JSON object with a mgmt_ips mapping")
     result: MgmtIps = {}
     for vdu, ips in answer.get("mgmt_ips", {}).items():
+        if not isinstance(vdu, str) or not _VDU_RE.fullmatch(vdu):
+            raise ManagerError(f"{source}: mgmt_ips: {shown(vdu)} is not a valid VDU name")
         if isinstance(ips, str):
             ips = [ips]
-        if not isinstance(ips, list) or not ips:
-            raise ManagerError(f"{source}: mgmt_ips.{vdu}: expected a non-empty list of IPs")
+        if not isinstance(ips, list) or not ips or len(ips) > MAX_IPS_PER_VDU:
+            raise ManagerError(f"{source}: mgmt_ips.{vdu}: expected a list of 1 to "
+                               f"{MAX_IPS_PER_VDU} IPs")
         try:
-            result[str(vdu)] = [canonical_ip(ip, source, ("mgmt_ips", vdu)) for ip in ips]
+            result[vdu] = [canonical_ip(ip, source, ("mgmt_ips", vdu)) for ip in ips]
         except NfvmonError as exc:
-            raise ManagerError(str(exc)) from None
+            raise ManagerError(shown_error(str(exc))) from None
     return result
+
+
+def shown_error(text: str, limit: int = 300) -> str:
+    """`text` on one line, cut to `limit` characters (a manager may say a lot)."""
+    text = one_line(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def load_manager(conf) -> VnfManager:
