@@ -44,6 +44,10 @@ VNF_MONITOR_DEFAULTS = MappingProxyType(
 #: Defaults for a VIM's ICMP monitor (the `monitor:` block of a VIM config overrides them).
 VIM_MONITOR_DEFAULTS = MappingProxyType({"count": 3, "timeout": 1, "interval": 1})
 
+#: Every monitor's defaults by the name the `[monitor]` options use as prefix (`vim_count`,
+#: `ping_interval`, ...); an operator's configured defaults override these per parameter.
+ALL_MONITOR_DEFAULTS = MappingProxyType({"vim": VIM_MONITOR_DEFAULTS, **VNF_MONITOR_DEFAULTS})
+
 #: Events a policy's `actions` map may name; the monitor emits `failure` after `retry` rounds.
 POLICY_EVENTS = ("failure",)
 

@@ -469,7 +469,13 @@ def test_http_ping_key_with_a_hyphen_becomes_http_ping_in_the_legacy_form(tmp_pa
     assert policy["monitor"] == "http_ping" and policy["parameters"]["port"] == 8000
 
 
-def test_names_with_dots_hyphens_and_underscores_are_accepted_as_given(tmp_path, capsys):
+def test_names_with_dots_hyphens_and_underscores_are_accepted_as_given(tmp_path, capsys,
+                                                                        monkeypatch):
+    from nfvmon.generator import policy_actions
+
+    # A policy action must be installed: pretend a plugin of that name is.
+    monkeypatch.setattr(policy_actions, "installed_policy_actions",
+                        lambda: ("respawn", "vdu_autoheal.v2-x"))
     vnfd = _write(tmp_path, "vnfd.yaml",
                   _vnfd(_policy(actions={"failure": "vdu_autoheal.v2-x"}), vdu="vdu-1.a_b"))
     policy = _only_policy(_vnf_ok(capsys, vnfd, "vdu-1.a_b=fd00::5"))

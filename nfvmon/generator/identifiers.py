@@ -24,6 +24,11 @@ RESOURCE_ID_RULE = "must be 1-128 letters, digits, '_', '-' or '.', starting wit
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 NAME_RULE = "must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
 
+#: Operator-given display names (`--name`): never in a workflow, but stored in a column of 255
+#: characters on every database, and printed in one-line listings.
+RESOURCE_NAME_MAX = 255
+RESOURCE_NAME_RULE = f"must be 0-{RESOURCE_NAME_MAX} printable characters (no control characters)"
+
 _HOST_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
@@ -38,6 +43,20 @@ def check_name(value: object, source: str, path: tuple) -> str:
     """Return `value` if it is a valid VDU or policy-action name, else raise at `path`."""
     if not isinstance(value, str) or not NAME_RE.fullmatch(value):
         raise InputError(source, path, f"{value!r}: {NAME_RULE}")
+    return value
+
+
+def check_resource_name(value: object, source: str = "--name") -> str:
+    """Return `value` if it is a usable VIM/VNF display name, else raise (one short line: the
+    name itself may be 100,000 characters or hold a line break, so it is not echoed)."""
+    if not isinstance(value, str):
+        raise InputError(source, (), "must be a string")
+    if len(value) > RESOURCE_NAME_MAX:
+        raise InputError(source, (), f"{len(value)} characters: {RESOURCE_NAME_RULE}")
+    for position, char in enumerate(value):
+        if not char.isprintable():  # control, format, line/paragraph separators, NBSP...
+            raise InputError(source, (), f"holds U+{ord(char):04X} at position {position}: "
+                                         f"{RESOURCE_NAME_RULE}")
     return value
 
 
@@ -79,6 +98,17 @@ def is_hostname(value: str) -> bool:
     if labels[-1].isdigit():  # '1.2.3.999' is a broken address, not a host name
         return False
     return all(_HOST_LABEL_RE.fullmatch(label) for label in labels)
+
+
+def canonical_target(value: object, source: str, path: tuple = ()) -> str:
+    """A VIM probe target as the generator writes it: a canonical IP or a lowercase host name."""
+    if isinstance(value, str) and "%" not in value:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            if is_hostname(value):
+                return value.lower().rstrip(".")
+    raise InputError(source, path, f"{value!r}: not an IP address or host name")
 
 
 def target_from_url(url: object, source: str, path: tuple) -> str:

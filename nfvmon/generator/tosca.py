@@ -18,7 +18,8 @@ from nfvmon import defaults
 from nfvmon.errors import InputError, NothingToMonitor, format_path
 from nfvmon.generator import schema
 from nfvmon.generator.identifiers import check_name
-from nfvmon.generator.model import VduPolicy
+from nfvmon.generator.model import Number, VduPolicy
+from nfvmon.generator.policy_actions import check_policy_action, check_policy_actions
 
 LOG = logging.getLogger(__name__)
 
@@ -39,14 +40,21 @@ def vnfd_duplicate_is_error(path: tuple) -> bool:
     return (len(path) == 3 and path[:2] == TOSCA_NODES) or (len(path) == 2 and path[0] == "vdus")
 
 
-def vdu_policies(vnfd: Any, source: str) -> list[VduPolicy]:
-    """Every liveness policy in the VNFD, in document order; NothingToMonitor if none."""
+def vdu_policies(vnfd: Any, source: str,
+                 monitor_defaults: Mapping[str, Mapping[str, Number]] | None = None,
+                 ) -> list[VduPolicy]:
+    """Every liveness policy in the VNFD, in document order; NothingToMonitor if none.
+
+    Missing parameters come from `monitor_defaults` (complete and checked: see
+    nfvmon.generator.monitor_defaults), by default nfvmon.defaults.
+    """
     if not isinstance(vnfd, dict):
         raise InputError(source, (), "must be a mapping (a TOSCA or Tacker VNFD)")
+    table = defaults.VNF_MONITOR_DEFAULTS if monitor_defaults is None else monitor_defaults
     container = _vdu_container(vnfd, source)
     policies: list[VduPolicy] = []
     for vdu, properties, path in _vdu_properties(vnfd, container, source):
-        policies.extend(_policies_of_vdu(vdu, properties, path, source))
+        policies.extend(_policies_of_vdu(vdu, properties, path, source, table))
     if not policies:
         raise NothingToMonitor(source, container, _why_nothing_to_monitor(vnfd, container))
     return policies
@@ -97,12 +105,13 @@ def _vdu_properties(vnfd: dict, container: tuple, source: str) -> Iterator[tuple
         yield name, node, path
 
 
-def _policies_of_vdu(vdu: Any, props: dict, path: tuple, source: str) -> list[VduPolicy]:
+def _policies_of_vdu(vdu: Any, props: dict, path: tuple, source: str,
+                     table: Mapping[str, Mapping[str, Number]]) -> list[VduPolicy]:
     policy = props.get("monitoring_policy")
     if policy is None:
         return []
     where = path + ("monitoring_policy",)
-    found: list[tuple[str, Mapping, Mapping, tuple]] = []
+    found: list[tuple[str, Mapping, Mapping, tuple, tuple]] = []  # ..., where its actions are
     if isinstance(policy, str):  # 2015: a monitor name plus a sibling failure_policy
         schema.validate(policy, SCHEMA, source, where, "monitor_name")
         if policy in defaults.NOOP_MONITOR_NAMES:
@@ -113,39 +122,46 @@ def _policies_of_vdu(vdu: Any, props: dict, path: tuple, source: str) -> list[Vd
         failure = props["failure_policy"]
         schema.validate(failure, SCHEMA, source, path + ("failure_policy",),
                         "legacy_failure_policy")
-        found.append((policy, {}, {"failure": failure}, where))
+        found.append((policy, {}, {"failure": failure}, where, path + ("failure_policy",)))
     elif isinstance(policy, dict) and "name" in policy:  # TOSCA
         schema.validate(policy, SCHEMA, source, where, "tosca_policy")
-        found.append((policy["name"], policy.get("parameters", {}), policy["actions"], where))
+        found.append((policy["name"], policy.get("parameters", {}), policy["actions"], where,
+                      where + ("actions",)))
     elif isinstance(policy, dict):  # 2016: keyed by monitor
         schema.validate(policy, SCHEMA, source, where, "driver_map")
         for name, entry in policy.items():
             found.append((name, entry.get("monitoring_params", {}), entry["actions"],
-                          where + (name,)))
+                          where + (name,), where + (name, "actions")))
     else:
         raise InputError(source, where, "must be a monitor name, a {name, parameters, actions} "
                                         "mapping, or a mapping keyed by monitor name")
     result: list[VduPolicy] = []
-    for name, parameters, actions, at in found:
+    for name, parameters, actions, at, actions_at in found:
         monitor = defaults.canonical_monitor_name(name)
         if monitor in defaults.NOOP_MONITOR_NAMES:
             continue
         check_name(vdu, source, path[:-1] if path[-1] == "properties" else path)
         if any(p.monitor == monitor for p in result):
             raise InputError(source, at, f"monitor {monitor} is given twice for this VDU")
-        result.append(VduPolicy(vdu, monitor, _complete(monitor, parameters, source, at),
+        if actions_at[-1] == "failure_policy":  # 2015: the value itself is the action
+            check_policy_action(actions["failure"], source, actions_at)
+        else:
+            check_policy_actions(actions, source, actions_at)
+        result.append(VduPolicy(vdu, monitor,
+                                _complete(monitor, parameters, source, at, table[monitor]),
                                 dict(actions)))
     return result
 
 
-def _complete(monitor: str, parameters: Mapping, source: str, at: tuple) -> dict:
-    """Fill defaults from nfvmon.defaults; drop (with a warning) a port a monitor never uses."""
+def _complete(monitor: str, parameters: Mapping, source: str, at: tuple,
+              monitor_defaults: Mapping[str, Number]) -> dict:
+    """Fill in the monitor's defaults; drop (with a warning) a port a monitor never uses."""
     given = dict(parameters)
     if "port" in given and monitor not in _PORT_MONITORS:
         LOG.warning("%s: %s: %s does not use a port; ignored", source,
                     format_path(at + ("port",)), monitor)
         del given["port"]
-    merged = {**defaults.VNF_MONITOR_DEFAULTS[monitor], **given}
+    merged = {**monitor_defaults, **given}
     return {key: defaults.normalise_number(key, merged[key])
             for key in defaults.VNF_PARAMETER_NAMES if key in merged}
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from nfvmon.errors import InputError
+from nfvmon.generator.identifiers import canonical_ip, check_name
 from nfvmon.generator.model import VduPolicy, VduTarget, VnfMonitor
 
 OPTION = "--mgmt-ip"
@@ -18,6 +19,25 @@ def group_mgmt_ips(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
         if address not in addresses:
             addresses.append(address)
     return grouped
+
+
+def canonical_mgmt_ips(mgmt_ips: object, source: str = OPTION) -> dict[str, list[str]]:
+    """`{VDU: [IP, ...]}` with checked VDU names and canonical, de-duplicated addresses.
+
+    The lifecycle calls this once at its entry, so the database, the workflow and any monitor
+    update hold the same text for an address (`[fd00::3]` and `::ffff:192.0.2.1` would
+    otherwise be stored as given while the monitor reports `fd00::3` and `192.0.2.1`).
+    """
+    if not isinstance(mgmt_ips, Mapping):
+        raise InputError(source, (), "must be a mapping of VDU name to IP addresses")
+    pairs = []
+    for vdu, addresses in mgmt_ips.items():
+        check_name(vdu, source, ())
+        if isinstance(addresses, (str, bytes)) or not isinstance(addresses, Sequence):
+            raise InputError(source, (vdu,), "must be a list of IP addresses")
+        pairs += [(vdu, canonical_ip(address, source, (vdu,))) for address in addresses]
+    grouped = group_mgmt_ips(pairs)
+    return {vdu: grouped.get(vdu, []) for vdu in mgmt_ips}
 
 
 def vnf_monitor(

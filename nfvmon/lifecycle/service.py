@@ -1,11 +1,13 @@
 """The lifecycle of monitored resources, over a workflow backend and the database.
 
 Register/create: a row with a fresh action_id (status PENDING for a VIM), generate the
-workflow (inputs are checked before any row exists), deploy it, record the workflow name and
-execution id. A failed deployment leaves the resource in ERROR with the reason, never a
-silent PENDING. Deregister/delete: clear the action_id first (the running action then gets
-`bad_action` at its next report or check-in, so a lost kill cannot leak it), send the kill,
-remove the execution and workflow, delete the row. Every step tolerates what is already gone.
+workflow (inputs are checked and normalised once, at the entry of each public call, before
+any row exists: the database and the workflow hold the same canonical values), deploy it,
+record the workflow name and execution id. A failed deployment leaves the resource in ERROR
+with the reason, never a silent PENDING. Deregister/delete: clear the action_id first (the
+running action then gets `bad_action` at its next report or check-in, so a lost kill cannot
+leak it), send the kill, remove the execution and workflow, delete the row. Every step
+tolerates what is already gone.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import yaml
 
 from nfvmon import defaults
 from nfvmon.db.api import VIM, VNF, Store
-from nfvmon.errors import NfvmonError
+from nfvmon.errors import NfvmonError, one_line
 from nfvmon.generator import vim_workflow_from_data, vnf_workflow_from_data
-from nfvmon.generator.identifiers import target_from_url
+from nfvmon.generator.identifiers import check_resource_name, target_from_url
+from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
+from nfvmon.generator.vnf import canonical_mgmt_ips
 from nfvmon.lifecycle.backends import WorkflowBackend
 
 LOG = logging.getLogger(__name__)
@@ -35,19 +39,22 @@ class LifecycleError(NfvmonError):
 
 class Lifecycle:
     def __init__(self, store: Store, backend: WorkflowBackend, control=None,
-                 run_mode: str = defaults.SYNC):
+                 run_mode: str = defaults.SYNC, monitor_defaults: MonitorDefaults | None = None):
         self.store = store
         self.backend = backend
         self.control = control
         #: Written into every generated workflow ([mistral] run_mode).
         self.run_mode = run_mode
+        #: The operator's `[monitor]` defaults, checked now: a bad one stops the service at
+        #: start, not at the first workflow.
+        self.monitor_defaults = complete_monitor_defaults(monitor_defaults)
 
     def register_vim(self, config: Any, source: str, *, name: str = "",
                      vim_id: str | None = None) -> str:
+        check_resource_name(name)
         vim_id = vim_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
-        workflow = vim_workflow_from_data(config, source, vim_id, action_id,
-                                          run_mode=self.run_mode)
+        workflow = self._vim_workflow(config, source, vim_id, action_id)
         target = target_from_url(config["auth_url"], source, ("auth_url",))
         self.store.create_vim(vim_id, target=target, name=name, action_id=action_id,
                               probe_config=_probe_config(config))
@@ -58,7 +65,7 @@ class Lifecycle:
         """New auth_url or monitor settings: a new action and execution replace the old."""
         if self.store.get_vim(vim_id) is None:
             raise LifecycleError(f"no VIM {vim_id}")
-        vim_workflow_from_data(config, source, vim_id, None)  # refuse bad input first
+        self._vim_workflow(config, source, vim_id, None)  # refuse bad input first
         self.store.update_vim_config(
             vim_id, target=target_from_url(config["auth_url"], source, ("auth_url",)),
             probe_config=_probe_config(config))
@@ -69,9 +76,9 @@ class Lifecycle:
         vnf = self.store.get_vnf(vnf_id)
         if vnf is None:
             raise LifecycleError(f"no VNF {vnf_id}")
-        current = vnf.mgmt_ips
-        vnf_workflow_from_data(self._vnfd(vnf), f"VNF {vnf_id}", vnf_id,
-                               {**current, **mgmt_ips}, None)  # refuse bad input first
+        mgmt_ips = canonical_mgmt_ips(mgmt_ips)
+        self._vnf_workflow(self._vnfd(vnf), f"VNF {vnf_id}", vnf_id,
+                           {**vnf.mgmt_ips, **mgmt_ips}, None)  # refuse bad input first
         self.store.set_vdu_ips(vnf_id, mgmt_ips)
         return self.redeploy(VNF, vnf_id)
 
@@ -104,17 +111,26 @@ class Lifecycle:
 
     def redeploy(self, resource_type: str, resource_id: str,
                  expected_action: str | None | object = _CURRENT) -> str:
-        """Replace the resource's monitor: claim a new action_id (only if the current one is
-        still `expected_action`, when given), deploy, then end the old action and remove its
-        execution. The old action always ends: the kill, and bad_action as the backstop."""
+        """Replace the resource's monitor: generate the new workflow, claim a new action_id
+        (only if the current one is still `expected_action`, when given), deploy, then end the
+        old action and remove its execution. The old action always ends: the kill, and
+        bad_action as the backstop.
+
+        The workflow is generated (and so checked) before the claim: a stored state that no
+        longer makes a valid workflow must not kill the monitor that runs, leaving none."""
         monitor = self.store.get_monitor(resource_type, resource_id)
         if monitor is None:
             raise LifecycleError(f"no {resource_type} {resource_id}")
         old = monitor.action_id if expected_action is _CURRENT else expected_action
         new = str(uuid.uuid4())
+        try:
+            workflow = self._workflow(resource_type, resource_id, new)
+        except NfvmonError as exc:
+            raise LifecycleError(one_line(
+                f"{resource_type} {resource_id}: its workflow cannot be generated, the running "
+                f"monitor kept: {exc}")) from None
         if not self.store.replace_action(resource_type, resource_id, old, new):
             raise LifecycleError(f"{resource_type} {resource_id}: its monitor changed meanwhile")
-        workflow = self._workflow(resource_type, resource_id, new)
         self._retire(monitor)
         # A failed re-deployment (Mistral down) keeps the new action_id claimed and the
         # status as it is: the monitor is stale again after the grace period, and retried.
@@ -122,14 +138,24 @@ class Lifecycle:
         return new
 
     def _workflow(self, resource_type: str, resource_id: str, action_id: str):
+        """The resource's workflow as the database describes it now."""
         if resource_type == VIM:
             vim = self.store.get_vim(resource_id)
-            return vim_workflow_from_data(vim.probe_config, f"VIM {resource_id}", resource_id,
-                                          action_id, run_mode=self.run_mode)
+            return self._vim_workflow(vim.probe_config, f"VIM {resource_id}", resource_id,
+                                      action_id)
         vnf = self.store.get_vnf(resource_id)
-        return vnf_workflow_from_data(self._vnfd(vnf), f"VNF {resource_id}", resource_id,
-                                      vnf.mgmt_ips,
-                                      action_id, run_mode=self.run_mode)
+        return self._vnf_workflow(self._vnfd(vnf), f"VNF {resource_id}", resource_id,
+                                  vnf.mgmt_ips, action_id)
+
+    def _vim_workflow(self, config: Any, source: str, vim_id: str, action_id: str | None):
+        return vim_workflow_from_data(config, source, vim_id, action_id, self.monitor_defaults,
+                                      run_mode=self.run_mode)
+
+    def _vnf_workflow(self, vnfd: Any, source: str, vnf_id: str,
+                      mgmt_ips: Mapping[str, Sequence[str]], action_id: str | None):
+        return vnf_workflow_from_data(vnfd, source, vnf_id, mgmt_ips, action_id,
+                                      run_mode=self.run_mode,
+                                      monitor_defaults=self.monitor_defaults)
 
     @staticmethod
     def _vnfd(vnf) -> Any:
@@ -153,10 +179,11 @@ class Lifecycle:
 
     def create_vnf(self, vnfd: Any, source: str, mgmt_ips: Mapping[str, Sequence[str]], *,
                    name: str = "", vnf_id: str | None = None, vnfd_text: str = "") -> str:
+        check_resource_name(name)
+        mgmt_ips = canonical_mgmt_ips(mgmt_ips)
         vnf_id = vnf_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
-        workflow = vnf_workflow_from_data(vnfd, source, vnf_id, mgmt_ips, action_id,
-                                          run_mode=self.run_mode)
+        workflow = self._vnf_workflow(vnfd, source, vnf_id, mgmt_ips, action_id)
         self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name,
                               vnfd=vnfd_text or yaml.safe_dump(vnfd, sort_keys=False),
                               status="PENDING_CREATE", action_id=action_id)
@@ -206,6 +233,7 @@ def _probe_config(config: Mapping[str, Any]) -> dict[str, Any]:
     parts = urlsplit(config["auth_url"])
     netloc = parts.netloc.rsplit("@", 1)[-1]
     probe = {"auth_url": urlunsplit((parts.scheme, netloc, parts.path, "", ""))}
-    if "monitor" in config:
-        probe["monitor"] = dict(config["monitor"])
+    if "monitor" in config:  # as the workflow carries them (count: 3.0 is the count 3)
+        probe["monitor"] = {name: defaults.normalise_number(name, value)
+                            for name, value in config["monitor"].items()}
     return probe
