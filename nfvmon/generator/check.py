@@ -28,7 +28,7 @@ def check_workflow(text: str, name: str, tasks: Mapping[str, tuple[str, dict]]) 
         raise GeneratorBug(f"generated YAML does not parse back: {exc}") from None
     _require(isinstance(doc, dict) and set(doc) == {"version", name},
              f"top-level keys are {sorted(doc) if isinstance(doc, dict) else doc!r}")
-    _require(_same(doc["version"], "2.0"), "version is not the string '2.0'")
+    _require(same_value(doc["version"], "2.0"), "version is not the string '2.0'")
     workflow = doc[name]
     _require(isinstance(workflow, dict) and workflow.get("type") == "direct",
              "workflow type is not direct")
@@ -38,11 +38,17 @@ def check_workflow(text: str, name: str, tasks: Mapping[str, tuple[str, dict]]) 
     for task_name, (action, expected_input) in tasks.items():
         task = got_tasks[task_name]
         _require(task.get("action") == action, f"task {task_name} runs {task.get('action')!r}")
-        _require(_same(task.get("input"), expected_input),
+        _require(same_value(task.get("input"), expected_input),
                  f"task {task_name} input does not round-trip")
+    for path, string in expression_strings(doc):
+        raise GeneratorBug(f"{format_path(path)}: {string!r} holds an expression marker")
+
+
+def expression_strings(doc: Any):
+    """(path, string) for every key or value in `doc` that holds an expression marker."""
     for path, string in _strings(doc, ()):
         if any(marker in string for marker in EXPRESSION_MARKERS):
-            raise GeneratorBug(f"{format_path(path)}: {string!r} holds an expression marker")
+            yield path, string
 
 
 def _require(condition: bool, what: str) -> None:
@@ -50,14 +56,14 @@ def _require(condition: bool, what: str) -> None:
         raise GeneratorBug(f"generated workflow failed its self-check: {what}")
 
 
-def _same(got: Any, want: Any) -> bool:
+def same_value(got: Any, want: Any) -> bool:
     """Equality that also compares types (1 != 1.0 != True here)."""
     if type(got) is not type(want):
         return False
     if isinstance(want, dict):
-        return list(got) == list(want) and all(_same(got[k], want[k]) for k in want)
+        return list(got) == list(want) and all(same_value(got[k], want[k]) for k in want)
     if isinstance(want, list):
-        return len(got) == len(want) and all(map(_same, got, want))
+        return len(got) == len(want) and all(map(same_value, got, want))
     return got == want
 
 

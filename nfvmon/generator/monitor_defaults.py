@@ -27,9 +27,19 @@ MonitorDefaults = Mapping[str, Mapping[str, Number]]
 def check_parameters(monitor: str, parameters: object, source: str, path: tuple) -> None:
     """Raise InputError unless `parameters` obey the rules of `monitor`'s (`vim`, `ping`, ...)
     parameters in an input file: the VNFD schema's, or a VIM config's `monitor:` block's."""
-    if monitor != "vim":
-        schema.validate(parameters, VNFD_SCHEMA, source, path, "parameters")
-        return
+    if monitor == "vim":
+        check_vim_parameters(parameters, source, path)
+    else:
+        check_vnf_parameters(parameters, source, path)
+
+
+def check_vnf_parameters(parameters: object, source: str, path: tuple) -> None:
+    """The rules of a VNFD policy's parameters (the same for every VNF monitor)."""
+    schema.validate(parameters, VNFD_SCHEMA, source, path, "parameters")
+
+
+def check_vim_parameters(parameters: object, source: str, path: tuple) -> None:
+    """The rules of a VIM config's `monitor:` block."""
     try:  # the VIM schema keeps its rules inside a config: check them there
         schema.validate({"auth_url": "http://127.0.0.1/", "monitor": parameters},
                         VIM_SCHEMA, source, ())

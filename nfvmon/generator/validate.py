@@ -1,9 +1,12 @@
 """`nfvmon validate`: would Mistral, and the nfvmon actions, accept this workflow file?
 
-Two checks: Mistral's own parser with validation on (`get_workflow_list_spec_from_yaml(text,
+A file that is no workflow file at all (a VNFD, a list, a number) gets one short line. Then:
+Mistral's own parser with validation on (`get_workflow_list_spec_from_yaml(text,
 validate=True)`; `get_workflow_spec_from_yaml` skips validation), when the `mistral` package is
-installed; and every task that runs an nfvmon action passes exactly the inputs that action's
-constructor takes, through an `input:` mapping (inline parameters lose values in Mistral).
+installed; every task that runs an nfvmon action passes exactly the inputs that action's
+constructor takes, through an `input:` mapping (inline parameters lose values in Mistral); each
+of those inputs obeys the rules the generator writes it by (nfvmon.generator.task_inputs); and
+no string in a workflow that runs an nfvmon action holds a Mistral expression.
 """
 
 from __future__ import annotations
@@ -12,8 +15,17 @@ import inspect
 import warnings
 from typing import Any
 
-from nfvmon.errors import InputError
+from nfvmon.errors import InputError, format_path, one_line
+from nfvmon.generator.check import expression_strings
 from nfvmon.generator.loader import load_yaml_text, read_text
+from nfvmon.generator.model import VIM_ACTION, VNF_ACTION
+from nfvmon.generator.task_inputs import vim_input_problems, vnf_input_problems
+
+#: Top-level keys of a Mistral workflow file that are not workflows.
+FILE_KEYS = ("version", "name", "description", "tags")
+#: Longest Mistral message kept: its schema errors append the whole schema.
+MAX_MISTRAL_MESSAGE = 300
+_INPUT_RULES = {VIM_ACTION: vim_input_problems, VNF_ACTION: vnf_input_problems}
 
 
 def mistral_parser_available() -> bool:
@@ -41,6 +53,9 @@ def problems_in_file(path: str) -> list[str]:
         doc = load_yaml_text(text, path)
     except InputError as exc:
         return [exc.message]
+    not_a_workflow = workflow_file_problem(doc)
+    if not_a_workflow:
+        return [not_a_workflow]
     problems = []
     if mistral_parser_available():
         problems += _mistral_problems(text)
@@ -48,12 +63,37 @@ def problems_in_file(path: str) -> list[str]:
     return problems
 
 
+def workflow_file_problem(doc: Any) -> str | None:
+    """One short line when `doc` is no Mistral workflow file at all, else None."""
+    what = "not a Mistral workflow file: "
+    if not isinstance(doc, dict):
+        return what + f"a {_kind(doc)}, not a mapping with version: '2.0' and workflows"
+    if "version" not in doc:
+        return what + "no version: '2.0' (is it a VNFD or a VIM config?)"
+    workflows = [name for name in doc if name not in FILE_KEYS]
+    if not workflows:
+        return what + "it defines no workflow"
+    for name in workflows:
+        if not isinstance(doc[name], dict):
+            return what + one_line(f"{str(name)[:64]!r} is a {_kind(doc[name])}, not a "
+                                   "workflow mapping")
+    return None
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
 def _mistral_problems(text: str) -> list[str]:
     parser = _mistral_parser()
     try:
         parser.get_workflow_list_spec_from_yaml(text, validate=True)
     except Exception as exc:  # noqa: BLE001 - Mistral raises many types; all mean "rejected"
-        return ["Mistral's parser rejects it: " + " ".join(str(exc).split())]
+        message = " ".join(str(exc).split()).split(" Failed validating ", 1)[0]
+        if len(message) > MAX_MISTRAL_MESSAGE:
+            message = message[:MAX_MISTRAL_MESSAGE - 3] + "..."
+        return ["Mistral's parser rejects it: " + message]
     return []
 
 
@@ -66,11 +106,13 @@ def action_input_problems(doc: Any) -> list[str]:
     problems = []
     for wf_name, workflow in doc.items():
         tasks = workflow.get("tasks") if isinstance(workflow, dict) else None
+        runs_nfvmon = False
         for task_name, task in (tasks.items() if isinstance(tasks, dict) else ()):
             action = task.get("action") if isinstance(task, dict) else None
             if not isinstance(action, str) or not action.startswith("nfvmon."):
                 continue
-            where = f"{wf_name}.tasks.{task_name}"
+            runs_nfvmon = True
+            where = format_path((wf_name, "tasks", task_name))
             name, _, inline = action.partition(" ")
             if name not in ACTIONS:
                 problems.append(f"{where}.action: unknown nfvmon action {name} "
@@ -82,7 +124,14 @@ def action_input_problems(doc: Any) -> list[str]:
             if not isinstance(given, dict):
                 problems.append(f"{where}.input: must be a mapping")
                 continue
-            problems += [f"{where}.input: {p}" for p in _signature_problems(ACTIONS[name], given)]
+            signature = _signature_problems(ACTIONS[name], given)
+            problems += [f"{where}.input: {p}" for p in signature]
+            if not signature and name in _INPUT_RULES:
+                problems += _INPUT_RULES[name](given, (wf_name, "tasks", task_name, "input"))
+        if runs_nfvmon:  # Mistral would evaluate these when the workflow runs
+            problems += [one_line(f"{format_path((wf_name, *path))}: {string!r} holds a "
+                                  "Mistral expression") for path, string in
+                         expression_strings(workflow)]
     return problems
 
 
