@@ -1,28 +1,41 @@
-"""Runs policy actions off the RPC threads: a bounded pool, one action at a time per VNF.
+"""Runs policy actions off the RPC threads, durably, one job at a time per VNF.
 
-Respawn and heal count against a per-VNF cap with exponential back-off (states.decide_heal);
-past the cap the VNF goes to ERROR until an operator clears it. A plugin that raises is a
-failed attempt; one that hangs past the timeout is abandoned and the VNF goes to ERROR, so
-one slow plugin never stalls monitoring (the reference implementation's bug 5).
+A job's life: recorded (a policy_jobs row, written with the failure that caused it) →
+decided on a worker (the per-VNF respawn/heal cap and back-off, states.decide_heal; the
+pending status) → run on a thread of its own, watched by a timer → ended (final status,
+row deleted). Each step moves the row's deadline on, so should this conductor die at any
+point, another conductor (or this one, restarted) finds the row past its deadline and
+decides the job again (`recover`): no VNF stays pending for good.
+
+Decisions take `workers` threads; plugins run each on a thread of their own, at most
+`max_running` at once. A hung VNF-manager call holds one of those slots until `timeout`,
+never a worker, so it delays other VNFs' actions only once every slot hangs.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
+from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.conductor_rpc.vnf_managers.base import VnfManager
 from nfvmon.db.api import VNF, Store
 from nfvmon.db.models import utcnow
+from nfvmon.db.policy_jobs import QUEUED, RUNNING, JobSpec
+from nfvmon.db.status_writer import StatusWrite
 
 LOG = logging.getLogger(__name__)
+
+#: Added to every job deadline: the owner's own timer, not a rival, should end a slow job.
+DEADLINE_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -30,15 +43,33 @@ class PolicyJob:
     vnf_id: str
     vdu: str | None
     action_name: str
-    action_id: str
+    action_id: str | None
     report: Mapping[str, Any] = field(default_factory=dict)
+
+    def spec(self) -> JobSpec:
+        return JobSpec(self.vnf_id, self.vdu, self.action_name, self.action_id,
+                       dict(self.report))
+
+
+@dataclass
+class _Run:
+    """One plugin run: settled exactly once, by its thread or by its timer."""
+
+    job: PolicyJob
+    plugin: PolicyAction
+    from_status: str
+    attempt: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    settled: bool = False
+    timer: threading.Timer | None = None
 
 
 class PolicyRunner:
     def __init__(self, store: Store, plugins: Mapping[str, PolicyAction], manager: VnfManager,
                  heal_policy: states.HealPolicy, *, workers: int, timeout: float,
                  control=None, on_outcome: Callable[[str, str], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, owner: str = "conductor",
+                 max_running: int = 64):
         self._store = store
         self._plugins = plugins
         self._manager = manager
@@ -47,7 +78,9 @@ class PolicyRunner:
         self._control = control
         self._on_outcome = on_outcome or (lambda action, outcome: None)
         self._clock = clock
+        self._owner = owner
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policy")
+        self._slots = threading.BoundedSemaphore(max_running)
         self._lock = threading.Lock()
         self._busy: set[str] = set()
         self._timers: dict[str, threading.Timer] = {}
@@ -57,6 +90,16 @@ class PolicyRunner:
     def plugins(self) -> Mapping[str, PolicyAction]:
         return self._plugins
 
+    def fail(self, job: PolicyJob, reason: str, details: Mapping[str, Any]) -> StatusWrite:
+        """A monitor's failure report: ACTIVE → DEAD and the job recorded together, then the
+        job started. Nothing is started unless this call made the change."""
+        written = self._store.jobs.fail_with_job(job.spec(), owner=self._owner,
+                                                 deadline=self._deadline(), reason=reason,
+                                                 details=details)
+        if written.outcome == "changed":
+            self.submit(job)
+        return written
+
     def submit(self, job: PolicyJob) -> bool:
         """Start `job` unless one already runs (or waits) for the VNF: then it is coalesced."""
         with self._lock:
@@ -64,7 +107,8 @@ class PolicyRunner:
                 self._on_outcome(job.action_name, "coalesced")
                 return False
             self._busy.add(job.vnf_id)
-        self._pool.submit(self._run_guarded, job)
+        self._store.jobs.ensure(job.spec(), owner=self._owner, deadline=self._deadline())
+        self._pool.submit(self._guarded, self._decide, job)
         return True
 
     def busy(self, vnf_id: str) -> bool:
@@ -72,6 +116,7 @@ class PolicyRunner:
             return vnf_id in self._busy
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop taking jobs. Rows of jobs under way stay: whoever recovers next redoes them."""
         with self._lock:
             self._closed = True
             for timer in self._timers.values():
@@ -79,88 +124,182 @@ class PolicyRunner:
             self._timers.clear()
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
-    # --- one job -------------------------------------------------------------------------
+    def recover(self, own: bool = False) -> list[str]:
+        """Take over jobs whose owner is presumed dead (past their deadline; with `own`, also
+        every job this owner left behind in an earlier life) and decide them again; put VNFs
+        that are pending with nothing behind them into ERROR. The VNFs acted on."""
+        now = self._clock()
+        acted = []
+        for row in self._store.jobs.expired(now, [self._owner] if own else None):
+            if row.owner == self._owner and self.busy(row.vnf_id):
+                continue  # ours and still under way here
+            if not self._store.jobs.take_over(row, self._owner, self._deadline()):
+                continue  # another conductor was quicker
+            LOG.warning("VNF %s: taking over its %s job (owner %s, %s since %s)", row.vnf_id,
+                        row.action_name, row.owner, row.state, row.started_at.isoformat())
+            self.submit(PolicyJob(row.vnf_id, row.vdu, row.action_name, row.monitor_action_id,
+                                  dict(row.report or {})))
+            acted.append(row.vnf_id)
+        for vnf in self._store.jobs.pending_without_job(now - timedelta(seconds=self._timeout)):
+            written = self._store.write_status(
+                VNF, vnf.id, states.ERROR, action_id=None, allowed_from=(vnf.status,),
+                event_type="POLICY",
+                reason=f"{vnf.status} for over {self._timeout:g} s with nothing under way to "
+                       f"end it (its process ended); nfvmon vnf heal {vnf.id} --vdu VDU or "
+                       f"nfvmon vnf clear-error {vnf.id} to go on")
+            if written.outcome == "changed":
+                LOG.warning("VNF %s: %s with no job behind it: now ERROR", vnf.id, vnf.status)
+                acted.append(vnf.id)
+        return acted
 
-    def _run_guarded(self, job: PolicyJob) -> None:
+    # --- deciding ------------------------------------------------------------------------
+
+    def _guarded(self, step: Callable[[PolicyJob], bool], job: PolicyJob) -> None:
         release = True
         try:
-            release = self._run(job)
+            release = step(job)
         except Exception:  # noqa: BLE001 - the runner must survive anything a job does
             LOG.exception("policy action %s for VNF %s crashed", job.action_name, job.vnf_id)
             self._write(job, states.ERROR, f"policy action {job.action_name} crashed",
                         allowed_from=None)
+            self._store.jobs.finish(job.vnf_id, self._owner)
         finally:
             if release:
-                with self._lock:
-                    self._busy.discard(job.vnf_id)
+                self._release(job)
 
-    def _run(self, job: PolicyJob) -> bool:
-        """Run the job; False when it was rescheduled (the VNF stays busy)."""
-        plugin = self._plugins[job.action_name]
+    def _release(self, job: PolicyJob) -> None:
+        with self._lock:
+            self._busy.discard(job.vnf_id)
+
+    def _decide(self, job: PolicyJob) -> bool:
+        """Start the plugin, wait out a back-off, or end the job; False while it goes on."""
         vnf = self._store.get_vnf(job.vnf_id)
-        if vnf is None:
+        plugin = self._plugins.get(job.action_name)
+        pending = plugin.pending_status if plugin is not None else None
+        acting_from = (states.DEAD, pending) if pending else (states.DEAD,)
+        if vnf is None or vnf.status not in acting_from:
+            self._store.jobs.finish(job.vnf_id, self._owner)  # recovered, cleared, gone
+            return True
+        if plugin is None:
+            self._end(job, states.ERROR, acting_from, "failed",
+                      f"policy action {job.action_name!r} is not installed on conductor "
+                      f"{self._owner}")
             return True
         attempt = 0
         if plugin.capped:
             decision = states.decide_heal(self._heal, vnf.heal_attempts, vnf.last_heal_at,
                                           self._clock())
             if decision.verdict == "give_up":
-                self._give_up(job, decision.attempt)
+                self._give_up(job, decision.attempt, acting_from)
                 return True
             if decision.verdict == "wait":
-                self._schedule(job, decision.delay)
-                return False
+                return self._wait(job, decision.delay)
             attempt = decision.attempt
             self._store.record_heal_attempt(job.vnf_id, attempt, self._clock())
-        from_status = states.DEAD
-        if plugin.pending_status:
-            written = self._write(job, plugin.pending_status,
-                                  f"{job.action_name} of VDU {job.vdu} started",
-                                  allowed_from=(states.DEAD,))
-            if not written:
-                return True  # cleared, deleted or changed meanwhile: nothing to do
-            from_status = plugin.pending_status
-        context = PolicyContext(job.vnf_id, job.vdu, vnf.mgmt_ips,
-                                dict(job.report), self._manager)
-        outcome, result, error = self._execute(plugin, context)
+        if pending and vnf.status != pending:
+            if not self._write(job, pending, f"{job.action_name} of VDU {job.vdu} started",
+                               allowed_from=(states.DEAD,)):
+                self._store.jobs.finish(job.vnf_id, self._owner)
+                return True
+        if not self._store.jobs.set_state(job.vnf_id, self._owner, state=RUNNING,
+                                          deadline=self._deadline(), attempt=attempt):
+            return True  # taken over meanwhile: the new owner decides
+        self._launch(_Run(job, plugin, pending or states.DEAD, attempt),
+                     PolicyContext(job.vnf_id, job.vdu, vnf.mgmt_ips, dict(job.report),
+                                   self._manager))
+        return False
+
+    def _wait(self, job: PolicyJob, delay: float) -> bool:
+        self._store.jobs.set_state(job.vnf_id, self._owner, state=QUEUED,
+                                   deadline=self._deadline(delay))
+        self._schedule(job, delay)
+        return False
+
+    def _schedule(self, job: PolicyJob, delay: float) -> None:
+        def fire():
+            with self._lock:
+                self._timers.pop(job.vnf_id, None)
+                if self._closed:
+                    self._busy.discard(job.vnf_id)
+                    return
+            self._pool.submit(self._guarded, self._decide, job)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._lock:
+            self._timers[job.vnf_id] = timer
+        timer.start()
+
+    # --- running -------------------------------------------------------------------------
+
+    def _launch(self, run: _Run, context: PolicyContext) -> None:
+        self._slots.acquire()
+
+        def body():
+            try:
+                result = run.plugin.execute(context)
+            except Exception as exc:  # noqa: BLE001 - a plugin's failure is data here
+                self._settle(run, "failed", None, f"{type(exc).__name__}: {exc}")
+            else:
+                self._settle(run, "ok", result, "")
+
+        run.timer = threading.Timer(self._timeout, self._settle, (run, "timeout", None, ""))
+        run.timer.daemon = True
+        run.timer.start()
+        threading.Thread(target=body, name=f"policy-{run.job.vnf_id}", daemon=True).start()
+
+    def _settle(self, run: _Run, outcome: str, result: PolicyResult | None,
+                error: str) -> None:
+        """The run's end, once: its thread finished, or its timer abandoned it."""
+        with run.lock:
+            if run.settled:
+                return
+            run.settled = True
+        run.timer.cancel()
+        self._slots.release()
+        if self._closed:
+            LOG.info("VNF %s: %s ended (%s) after this conductor stopped; its job is left "
+                     "to whoever recovers it", run.job.vnf_id, run.job.action_name, outcome)
+            return
+        step = functools.partial(self._conclude, run, outcome, result, error)
+        self._guarded(step, run.job)
+
+    def _conclude(self, run: _Run, outcome: str, result: PolicyResult | None, error: str,
+                  job: PolicyJob) -> bool:
         if outcome == "ok":
-            self._apply(job, result, from_status)
+            problem = self._check_result(job, result)
+            if problem:
+                outcome, error = "failed", problem
+        if outcome == "ok":
+            self._apply(job, result, run.from_status)
+            self._store.jobs.finish(job.vnf_id, self._owner)
         elif outcome == "timeout":
-            self._write(job, states.ERROR, f"policy action {job.action_name} did not finish "
-                        f"in {self._timeout:g} s", allowed_from=(from_status,))
-        elif plugin.capped and attempt < self._heal.max_attempts:
-            self._write(job, states.DEAD, f"{job.action_name} attempt {attempt} failed: "
-                        f"{error}", allowed_from=(from_status,))
+            self._end(job, states.ERROR, (run.from_status,), outcome,
+                      f"policy action {job.action_name} did not finish in {self._timeout:g} s")
+            return True
+        elif run.plugin.capped and run.attempt < self._heal.max_attempts:
+            self._write(job, states.DEAD, f"{job.action_name} attempt {run.attempt} failed: "
+                        f"{error}", allowed_from=(run.from_status,))
             self._on_outcome(job.action_name, outcome)
-            return self._run_again_later(job)
-        elif plugin.capped:
-            self._give_up(job, attempt, error)
+            return self._decide(job)
+        elif run.plugin.capped:
+            self._give_up(job, run.attempt, (run.from_status,), error)
             return True
         else:
-            self._write(job, states.ERROR, f"{job.action_name} failed: {error}",
-                        allowed_from=(from_status,))
+            self._end(job, states.ERROR, (run.from_status,), outcome,
+                      f"{job.action_name} failed: {error}")
+            return True
         self._on_outcome(job.action_name, outcome)
         return True
 
-    def _execute(self, plugin: PolicyAction, context: PolicyContext
-                 ) -> tuple[str, PolicyResult | None, str]:
-        """Run the plugin on its own thread; ('ok'|'failed'|'timeout', result, error)."""
-        box: dict[str, Any] = {}
-
-        def target():
-            try:
-                box["result"] = plugin.execute(context)
-            except Exception as exc:  # noqa: BLE001 - a plugin's failure is data here
-                box["error"] = f"{type(exc).__name__}: {exc}"
-
-        thread = threading.Thread(target=target, name=f"policy-{context.vnf_id}", daemon=True)
-        thread.start()
-        thread.join(self._timeout)
-        if thread.is_alive():
-            return "timeout", None, ""
-        if "error" in box:
-            return "failed", None, box["error"]
-        return "ok", box["result"], ""
+    def _check_result(self, job: PolicyJob, result: Any) -> str:
+        """Why a plugin's answer must not be applied ('' when it may)."""
+        if not isinstance(result, PolicyResult):
+            return f"{job.action_name} returned {type(result).__name__}, not a PolicyResult"
+        if not result.mgmt_ips:
+            return ""
+        vnf = self._store.get_vnf(job.vnf_id)
+        return address_problem(result.mgmt_ips, vnf.mgmt_ips if vnf else (), job.vnf_id)
 
     def _apply(self, job: PolicyJob, result: PolicyResult, from_status: str) -> None:
         if result.mgmt_ips:
@@ -176,38 +315,18 @@ class PolicyRunner:
         self._write(job, result.status, result.reason, allowed_from=(from_status,),
                     details={"mgmt_ips": result.mgmt_ips} if result.mgmt_ips else None)
 
-    def _give_up(self, job: PolicyJob, attempts: int, last_error: str = "") -> None:
+    def _give_up(self, job: PolicyJob, attempts: int, allowed_from: tuple[str, ...],
+                 last_error: str = "") -> None:
         last = f" (last: {last_error})" if last_error else ""
-        self._write(job, states.ERROR,
-                    f"{job.action_name} gave up after {attempts} attempts{last}; clear the "
-                    f"error (nfvmon vnf clear-error {job.vnf_id}) to try again",
-                    allowed_from=(states.DEAD, states.PENDING_HEAL))
-        self._on_outcome(job.action_name, "gave_up")
+        self._end(job, states.ERROR, allowed_from, "gave_up",
+                  f"{job.action_name} gave up after {attempts} attempts{last}; clear the "
+                  f"error (nfvmon vnf clear-error {job.vnf_id}) to try again")
 
-    def _run_again_later(self, job: PolicyJob) -> bool:
-        vnf = self._store.get_vnf(job.vnf_id)
-        decision = states.decide_heal(self._heal, vnf.heal_attempts if vnf else 0,
-                                      vnf.last_heal_at if vnf else None, self._clock())
-        if decision.verdict == "give_up":
-            self._give_up(job, decision.attempt)
-            return True
-        self._schedule(job, decision.delay)
-        return False
-
-    def _schedule(self, job: PolicyJob, delay: float) -> None:
-        def fire():
-            with self._lock:
-                self._timers.pop(job.vnf_id, None)
-                if self._closed:
-                    self._busy.discard(job.vnf_id)
-                    return
-            self._pool.submit(self._run_guarded, job)
-
-        timer = threading.Timer(delay, fire)
-        timer.daemon = True
-        with self._lock:
-            self._timers[job.vnf_id] = timer
-        timer.start()
+    def _end(self, job: PolicyJob, status: str, allowed_from: tuple[str, ...], outcome: str,
+             reason: str) -> None:
+        self._write(job, status, reason, allowed_from=allowed_from)
+        self._store.jobs.finish(job.vnf_id, self._owner)
+        self._on_outcome(job.action_name, outcome)
 
     def _write(self, job: PolicyJob, status: str, reason: str, *, allowed_from,
                details: Mapping[str, Any] | None = None) -> bool:
@@ -218,12 +337,16 @@ class PolicyRunner:
                                                     **(details or {})})
         return written.outcome == "changed"
 
+    def _deadline(self, after: float = 0.0) -> datetime:
+        return self._clock() + timedelta(seconds=after + self._timeout + DEADLINE_GRACE)
+
     def update_monitor(self, action_id: str, parameter: Mapping[str, Any]) -> None:
         """Send a running monitor its VNF's addresses (`update`); a lost cast is logged."""
         self._cast("update", action_id, parameter)
 
-    def _cast(self, method: str, action_id: str, parameter: Mapping[str, Any] | None = None):
-        if self._control is None:
+    def _cast(self, method: str, action_id: str | None,
+              parameter: Mapping[str, Any] | None = None):
+        if self._control is None or not action_id:
             return
         try:
             if method == "kill":
@@ -232,3 +355,4 @@ class PolicyRunner:
                 self._control.update({}, action_id, parameter or {})
         except Exception:  # noqa: BLE001 - the check-in backstops a lost cast
             LOG.exception("could not send %s to monitor action %s", method, action_id)
+

@@ -1,4 +1,4 @@
-"""Statuses, who may write them, and the heal back-off decision (pure functions).
+"""The conductor's statuses (from nfvmon.statuses) and the heal back-off decision (pure).
 
 Like Akanda RUG's state machine, the decisions here take an observation and return what to
 do; the conductor's I/O happens elsewhere, so tests drive these without sockets.
@@ -9,27 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# VIM statuses; a monitor action may write only the last two.
-VIM_PENDING, VIM_REACHABLE, VIM_UNREACHABLE = "PENDING", "REACHABLE", "UNREACHABLE"
-VIM_MONITOR_STATUSES = (VIM_REACHABLE, VIM_UNREACHABLE)
-
-# VNF statuses.
-ACTIVE, DEAD, ERROR = "ACTIVE", "DEAD", "ERROR"
-PENDING_CREATE, PENDING_HEAL = "PENDING_CREATE", "PENDING_HEAL"
-PENDING_SCALE_OUT, PENDING_DELETE = "PENDING_SCALE_OUT", "PENDING_DELETE"
-
-# Events a VNF monitor reports: `failure` runs the policy's action, `recovery` (a target
-# that answers again while the VNF is DEAD with no action pending) makes it ACTIVE again.
-FAILURE, RECOVERY = "failure", "recovery"
-MONITOR_EVENTS = (FAILURE, RECOVERY)
-
-#: A failure report may mark a VNF DEAD only from ACTIVE: never while PENDING_* or ERROR.
-DEAD_ALLOWED_FROM = (ACTIVE,)
-RECOVERY_ALLOWED_FROM = (DEAD,)
-
-
-def is_pending(status: str) -> bool:
-    return status.startswith("PENDING_")
+from nfvmon.statuses import (  # noqa: F401 - re-exported: the conductor's vocabulary
+    ACTIVE,
+    DEAD,
+    DEAD_ALLOWED_FROM,
+    ERROR,
+    FAILURE,
+    MONITOR_EVENTS,
+    PENDING_CREATE,
+    PENDING_DELETE,
+    PENDING_HEAL,
+    PENDING_SCALE_OUT,
+    RECOVERY,
+    RECOVERY_ALLOWED_FROM,
+    VIM_MONITOR_STATUSES,
+    VIM_PENDING,
+    VIM_REACHABLE,
+    VIM_UNREACHABLE,
+    VNF_PENDING_STATUSES,
+    is_pending,
+)
 
 
 @dataclass(frozen=True)

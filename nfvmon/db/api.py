@@ -22,9 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
+from nfvmon import statuses
 from nfvmon.db import status_sql
 from nfvmon.db.engine import make_sessionmaker
 from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
+from nfvmon.db.policy_jobs import PolicyJobs
 from nfvmon.db.status_writer import StatusWrite, status_writer
 
 VIM = "vim"
@@ -46,6 +48,7 @@ class Store:
         self.engine = engine
         self._sessions = make_sessionmaker(engine)
         self._status = status_writer(engine)
+        self.jobs = PolicyJobs(engine, self._sessions)
 
     # --- resources -------------------------------------------------------------------------
 
@@ -211,14 +214,28 @@ class Store:
         self._status.close()
         self.engine.dispose()
 
-    def clear_vnf_error(self, vnf_id: str) -> StatusWrite:
-        """An operator's clear: ERROR → ACTIVE, and the respawn/heal count starts afresh."""
-        written = self.write_status(VNF, vnf_id, "ACTIVE", action_id=None,
-                                    allowed_from=("ERROR",), reason="error cleared",
-                                    event_type="CLEAR")
+    def clear_vnf_error(self, vnf_id: str, now: datetime | None = None) -> StatusWrite:
+        """An operator's clear: ERROR → ACTIVE, and the respawn/heal count starts afresh.
+
+        A pending status whose job is gone or past its deadline is cleared too: nothing is
+        running that could still end it (its owner died)."""
+        written = self.write_status(VNF, vnf_id, statuses.ACTIVE, action_id=None,
+                                    allowed_from=self.settled_statuses(vnf_id, now,
+                                                                       (statuses.ERROR,)),
+                                    reason="error cleared", event_type="CLEAR")
         if written.outcome == "changed":
             self.record_heal_attempt(vnf_id, 0, None)
+            self.jobs.finish(vnf_id)
         return written
+
+    def settled_statuses(self, vnf_id: str, now: datetime | None,
+                         base: tuple[str, ...]) -> tuple[str, ...]:
+        """`base`, plus the pending statuses when no live job stands behind the VNF: an
+        operator may then act on it as on a settled VNF."""
+        job = self.jobs.get(vnf_id)
+        if job is not None and job.deadline > (now or utcnow()):
+            return base
+        return base + statuses.VNF_PENDING_STATUSES
 
     def record_heal_attempt(self, vnf_id: str, attempts: int, when: datetime | None) -> None:
         with self._sessions.begin() as session:

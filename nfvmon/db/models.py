@@ -102,6 +102,34 @@ class Monitor(Base):
     last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PolicyJob(Base):
+    """A policy action (respawn, heal, ...) a conductor has taken on for one VNF.
+
+    At most one per VNF. The row outlives the conductor that wrote it: should that conductor
+    die mid-action, another one finds the row past its `deadline` and re-decides the job, so
+    no VNF stays in a pending status for good.
+    """
+
+    __tablename__ = "policy_jobs"
+    __table_args__ = (Index("ix_policy_jobs_deadline", "deadline"),)
+
+    vnf_id: Mapped[str] = mapped_column(ForeignKey("vnfs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    vdu: Mapped[str | None] = mapped_column(String(64))
+    action_name: Mapped[str] = mapped_column(String(64))
+    #: The monitor action whose failure report started the job.
+    monitor_action_id: Mapped[str | None] = mapped_column(String(36))
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: `queued` (waiting for a worker or a back-off), `running` (the plugin runs).
+    state: Mapped[str] = mapped_column(String(16))
+    #: The conductor (`[DEFAULT] host`) or CLI process that owns the job now.
+    owner: Mapped[str] = mapped_column(String(255))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Past this, the owner is presumed dead and any conductor may take the job over.
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Event(Base):
     """One row per status change (and per lifecycle step): the resource's history."""
 

@@ -13,21 +13,28 @@ tolerates what is already gone.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
 from nfvmon import defaults
+from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.models import utcnow
+from nfvmon.db.policy_jobs import JobSpec
 from nfvmon.errors import NfvmonError, one_line
 from nfvmon.generator import vim_workflow_from_data, vnf_workflow_from_data
 from nfvmon.generator.identifiers import check_resource_name, target_from_url
 from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
 from nfvmon.generator.vnf import canonical_mgmt_ips
 from nfvmon.lifecycle.backends import WorkflowBackend
+from nfvmon.statuses import ACTIVE, DEAD, ERROR, PENDING_HEAL, VNF_PENDING_STATUSES
 
 LOG = logging.getLogger(__name__)
 _CURRENT = object()  # redeploy(): "whatever action is current now"
@@ -82,32 +89,67 @@ class Lifecycle:
         self.store.set_vdu_ips(vnf_id, mgmt_ips)
         return self.redeploy(VNF, vnf_id)
 
-    def heal_vnf(self, vnf_id: str, vdu: str, manager) -> str:
+    def heal_vnf(self, vnf_id: str, vdu: str, manager, *, owner: str | None = None,
+                 timeout: float = 600.0) -> str:
         """An operator's heal of one VDU: the VNF manager heals it, a new monitor watches its
-        (possibly new) addresses, and the respawn/heal count starts afresh."""
+        (possibly new) addresses, and the respawn/heal count starts afresh.
+
+        The heal is a policy job like a conductor's (`vdu_autoheal`), owned by this process
+        until `timeout`: should it die mid-heal, a conductor takes the job over. A VNF whose
+        pending job is past its deadline may be healed: its owner is gone."""
         vnf = self.store.get_vnf(vnf_id)
         if vnf is None:
             raise LifecycleError(f"no VNF {vnf_id}")
         if vdu not in {v.name for v in vnf.vdus}:
             raise LifecycleError(f"VNF {vnf_id} has no VDU {vdu}")
-        started = self.store.write_status(
-            VNF, vnf_id, "PENDING_HEAL", action_id=None, event_type="HEAL",
-            allowed_from=("ACTIVE", "DEAD", "ERROR"), reason=f"heal of VDU {vdu} requested")
-        if started.outcome != "changed":
-            raise LifecycleError(f"VNF {vnf_id} is {started.status}: not healed now")
+        owner = owner or f"cli:{socket.gethostname()}:{os.getpid()}"
+        took_over = self._claim_heal_job(vnf_id, vdu, owner, timeout)
         try:
-            new_ips = manager.run("heal", vnf_id, vdu)
-        except Exception as exc:  # noqa: BLE001 - a manager failure is the VNF's ERROR
-            self.store.write_status(VNF, vnf_id, "ERROR", action_id=None, event_type="HEAL",
-                                    allowed_from=("PENDING_HEAL",), reason=f"heal failed: {exc}")
-            raise LifecycleError(f"heal of VDU {vdu} failed: {exc}") from None
-        if new_ips:
-            self.store.set_vdu_ips(vnf_id, new_ips)
-        new_action = self.redeploy(VNF, vnf_id)
-        self.store.record_heal_attempt(vnf_id, 0, None)
-        self.store.write_status(VNF, vnf_id, "ACTIVE", action_id=None, event_type="HEAL",
-                                allowed_from=("PENDING_HEAL",), reason=f"VDU {vdu} healed")
-        return new_action
+            # A job taken over from a dead owner leaves its pending status ours to end.
+            allowed = (ACTIVE, DEAD, ERROR) + (VNF_PENDING_STATUSES if took_over else ())
+            started = self.store.write_status(
+                VNF, vnf_id, PENDING_HEAL, action_id=None, event_type="HEAL",
+                allowed_from=allowed, reason=f"heal of VDU {vdu} requested")
+            if not (started.outcome == "changed" or took_over and started.accepted):
+                raise LifecycleError(f"VNF {vnf_id} is {started.status}: not healed now")
+            try:
+                new_ips = manager.run("heal", vnf_id, vdu)
+                problem = address_problem(new_ips, vnf.mgmt_ips, vnf_id) if new_ips else ""
+            except Exception as exc:  # noqa: BLE001 - a manager failure is the VNF's ERROR
+                problem = str(exc)
+            if problem:
+                self.store.write_status(VNF, vnf_id, ERROR, action_id=None, event_type="HEAL",
+                                        allowed_from=(PENDING_HEAL,),
+                                        reason=f"heal failed: {problem}")
+                raise LifecycleError(f"heal of VDU {vdu} failed: {problem}")
+            if new_ips:
+                self.store.set_vdu_ips(vnf_id, new_ips)
+            new_action = self.redeploy(VNF, vnf_id)
+            self.store.record_heal_attempt(vnf_id, 0, None)
+            self.store.write_status(VNF, vnf_id, ACTIVE, action_id=None, event_type="HEAL",
+                                    allowed_from=(PENDING_HEAL,), reason=f"VDU {vdu} healed")
+            return new_action
+        finally:
+            self.store.jobs.finish(vnf_id, owner)
+
+    def _claim_heal_job(self, vnf_id: str, vdu: str, owner: str, timeout: float) -> bool:
+        """Own the VNF's policy job for the heal (True: taken over from a dead owner), or
+        say who owns it."""
+        deadline = utcnow() + timedelta(seconds=timeout)
+        spec = JobSpec(vnf_id, vdu, "vdu_autoheal", None, {"requested_by": owner})
+        if self.store.jobs.ensure(spec, owner=owner, deadline=deadline):
+            return False
+        job = self.store.jobs.get(vnf_id)
+        if job is not None and job.deadline <= utcnow() and \
+                self.store.jobs.take_over(job, owner, deadline):
+            LOG.warning("VNF %s: its %s job (owner %s) was past its deadline; the heal "
+                        "replaces it", vnf_id, job.action_name, job.owner)
+            return True
+        if job is None:
+            raise LifecycleError(f"VNF {vnf_id} changed meanwhile: try again")
+        raise LifecycleError(f"VNF {vnf_id}: a {job.action_name} of VDU {job.vdu} is under "
+                             f"way ({job.owner}, until {job.deadline.isoformat()}): not "
+                             f"healed now")
 
     def redeploy(self, resource_type: str, resource_id: str,
                  expected_action: str | None | object = _CURRENT) -> str:
