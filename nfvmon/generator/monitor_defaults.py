@@ -23,7 +23,6 @@ VIM_SCHEMA = "vim_config.schema.json"
 MonitorDefaults = Mapping[str, Mapping[str, Number]]
 
 
-
 def check_parameters(monitor: str, parameters: object, source: str, path: tuple) -> None:
     """Raise InputError unless `parameters` obey the rules of `monitor`'s (`vim`, `ping`, ...)
     parameters in an input file: the VNFD schema's, or a VIM config's `monitor:` block's."""

@@ -98,7 +98,8 @@ def _mistral_problems(text: str) -> list[str]:
 
 
 def action_input_problems(doc: Any) -> list[str]:
-    """Tasks running nfvmon actions whose inputs do not fit the action's constructor."""
+    """Tasks running nfvmon actions whose inputs do not fit the action's constructor or the
+    generator's rules, and expressions in the workflows that run them."""
     from nfvmon.actions import ACTIONS  # noqa: PLC0415 - imports mistral-lib
 
     if not isinstance(doc, dict):
