@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from nfvmon.db.api import VIM, VNF
@@ -123,3 +124,16 @@ def test_many_writes_keep_the_rules_and_survive_new_connections(store):
             "unchanged"
         store.close()  # the next round starts on new connections
     assert len(store.events(VIM, "vim-1")) == 1 + 2 * 12
+
+
+def test_an_event_row_has_a_bounded_size_whoever_writes_it(store):
+    """A plugin's 100 KB exception text, a 900 KB report: the row keeps a bounded summary."""
+    store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+    written = store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1",
+                                 reason="boom\n" * 20000, details={"report": "x" * 900_000})
+    assert written.outcome == "changed"
+    vim = store.get_vim("vim-1")
+    assert len(vim.status_reason) <= 1024 and "\n" not in vim.status_reason
+    event = store.events(VIM, "vim-1")[-1]
+    assert len(json.dumps(event.details)) <= 10_000  # details, reason and the old status
+    assert event.details["truncated"].startswith('{"report": "xxx')

@@ -269,3 +269,23 @@ def test_a_job_for_a_plugin_this_conductor_lacks_ends_in_error(store, runners):
     assert runner.recover() == ["vnf-1"]
     assert wait_for(lambda: _status(store) == "ERROR")
     assert "'rebuild' is not installed on conductor c1" in store.get_vnf("vnf-1").status_reason
+
+
+def test_a_conductor_that_stops_right_after_a_failure_leaves_its_job(store, runners):
+    """The failure report's DEAD and its job are written together: a conductor that runs
+    nothing more after the write (here: already shut down) leaves a job to take over."""
+    from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
+    from nfvmon.conductor_rpc.metrics import Metrics
+
+    stopped = runners(Manager(), owner="c1")
+    stopped.shutdown(wait=False)
+    _vnf(store)
+    answer = ConductorEndpoint(store, stopped, Metrics()).execute_policy_action(
+        {}, vnf={"id": "vnf-1"}, monitor_return_value=REPORT,
+        policy_actions={"failure": "respawn"}, action_id="a1")
+    assert answer == "DEAD"
+    assert store.jobs.get("vnf-1").state == "queued"
+    clock = Clock()
+    clock.offset = timedelta(seconds=3600)
+    assert runners(Manager(), owner="c2", clock=clock).recover() == ["vnf-1"]
+    assert wait_for(lambda: _status(store) == "ACTIVE")

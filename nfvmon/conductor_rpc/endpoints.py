@@ -97,14 +97,12 @@ class ConductorEndpoint:
                 allowed_from=states.RECOVERY_ALLOWED_FROM,
                 reason=f"VDU {report.vdu} answers again", details={"report": report.stored()})
             return self._answer(VNF, written)
-        written = self._store.write_status(
-            VNF, vnf_id, states.DEAD, action_id=action_id,
-            allowed_from=states.DEAD_ALLOWED_FROM,
+        # ACTIVE → DEAD and the policy job in one transaction: a conductor that dies right
+        # after leaves a job that another one takes over, never a DEAD VNF with no action.
+        written = self._runner.fail(
+            PolicyJob(vnf_id, report.vdu, action_name, action_id, report.stored()),
             reason=f"VDU {report.vdu} ({report.target}) failed its liveness check",
             details={"report": report.stored(), "action": action_name})
-        if written.outcome == "changed":
-            self._runner.submit(PolicyJob(vnf_id, report.vdu, action_name, action_id,
-                                          report.stored()))
         return self._answer(VNF, written)
 
     @_rpc

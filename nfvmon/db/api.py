@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from nfvmon import statuses
 from nfvmon.db import status_sql
+from nfvmon.db.bounds import bounded_details, bounded_reason
 from nfvmon.db.engine import make_sessionmaker
 from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
 from nfvmon.db.policy_jobs import PolicyJobs
@@ -205,10 +206,10 @@ class Store:
         the conductor's hot path: statements compiled once, run on the DBAPI cursor.
         """
         values = {"rid": resource_id, "new_status": status, "aid": action_id,
-                  "reason": reason, "now": utcnow(), "event_type": event_type}
+                  "reason": bounded_reason(reason), "now": utcnow(), "event_type": event_type}
         shape = (resource_type, action_id is not None,
                  tuple(allowed_from) if allowed_from is not None else None)
-        return self._status.write(shape, values, details or {})
+        return self._status.write(shape, values, bounded_details(details) if details else {})
 
     def close(self) -> None:
         self._status.close()
@@ -257,4 +258,4 @@ class Store:
 def _event(resource_type: str, resource_id: str, event_type: str, state: str,
            details: Mapping[str, Any]) -> Event:
     return Event(resource_type=resource_type, resource_id=resource_id, event_type=event_type,
-                 state=state, details=dict(details), created_at=utcnow())
+                 state=state, details=bounded_details(details), created_at=utcnow())

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from nfvmon import statuses
 from nfvmon.db import status_sql
+from nfvmon.db.bounds import bounded_details, bounded_reason
 from nfvmon.db.models import PolicyJob, Vnf, utcnow
 from nfvmon.db.status_writer import StatusWrite
 
@@ -45,6 +46,7 @@ class PolicyJobs:
         """ACTIVE → DEAD from the VNF's current monitor action, its event, and the job that
         answers it: one transaction. Any job row left over for the VNF is replaced."""
         now = utcnow()
+        reason = bounded_reason(reason)
         values = {"rid": spec.vnf_id, "new_status": statuses.DEAD, "aid": spec.monitor_action_id,
                   "reason": reason, "now": now}
         with self._engine.begin() as connection:
@@ -61,7 +63,7 @@ class PolicyJobs:
             connection.execute(status_sql.EVENT_INSERT, {
                 "resource_type": "vnf", "resource_id": spec.vnf_id, "event_type": "MONITOR",
                 "state": statuses.DEAD, "created_at": now,
-                "details": {"from": row[0], "reason": reason, **details}})
+                "details": {"from": row[0], "reason": reason, **bounded_details(details)}})
             connection.execute(delete(PolicyJob).where(PolicyJob.vnf_id == spec.vnf_id))
             connection.execute(insert(PolicyJob).values(_row(spec, owner, deadline, now)))
         return StatusWrite("changed", statuses.DEAD, row[0])
@@ -131,6 +133,7 @@ class PolicyJobs:
 
 def _row(spec: JobSpec, owner: str, deadline: datetime, now: datetime) -> dict[str, Any]:
     return {"vnf_id": spec.vnf_id, "vdu": spec.vdu, "action_name": spec.action_name,
-            "monitor_action_id": spec.monitor_action_id, "report": dict(spec.report),
+            "monitor_action_id": spec.monitor_action_id,
+            "report": bounded_details(spec.report),
             "state": QUEUED, "owner": owner, "attempt": 0, "started_at": now,
             "deadline": deadline}
