@@ -55,3 +55,22 @@ class GeneratorBug(NfvmonError):
 
 class ValidationFailed(NfvmonError):
     """A workflow file is not acceptable to Mistral or to the nfvmon actions."""
+
+
+class DatabaseNotReady(NfvmonError):
+    """nfvmon's database is unreachable, unusable or not at the latest schema: says the fix."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(message))
+
+
+class BrokerNotReady(NfvmonError):
+    """`[DEFAULT] transport_url` names no usable broker (unknown driver, login refused)."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(f"[DEFAULT] transport_url: {message}"))
+
+
+class UndeployableState(NfvmonError):
+    """A resource's stored state makes no valid workflow: redeploying cannot help, only an
+    operator (the reconciler marks the resource ERROR instead of retrying)."""

@@ -15,6 +15,7 @@ import threading
 from datetime import datetime, timedelta
 
 from nfvmon.db.models import utcnow
+from nfvmon.errors import UndeployableState
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +38,14 @@ class Reconciler:
             key = (monitor.resource_type, monitor.resource_id)
             try:
                 self.lifecycle.redeploy(*key, expected_action=monitor.action_id)
+            except UndeployableState as exc:
+                # Retrying cannot help: say so on the resource, once (ERROR is then unchanged).
+                written = self.lifecycle.store.write_status(
+                    *key, "ERROR", action_id=None, event_type="RECONCILE",
+                    reason=f"its monitor stopped and cannot be re-created: {exc}")
+                if written.outcome == "changed":
+                    LOG.error("%s %s: %s", *key, exc)
+                continue
             except Exception as exc:  # noqa: BLE001 - next round tries again; one bad
                 LOG.warning("re-creating the monitor of %s %s failed: %s", *key, exc)
                 continue

@@ -28,7 +28,7 @@ from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.models import utcnow
 from nfvmon.db.policy_jobs import JobSpec
-from nfvmon.errors import NfvmonError, one_line
+from nfvmon.errors import NfvmonError, UndeployableState, one_line
 from nfvmon.generator import vim_workflow_from_data, vnf_workflow_from_data
 from nfvmon.generator.identifiers import check_resource_name, target_from_url
 from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
@@ -42,6 +42,10 @@ _CURRENT = object()  # redeploy(): "whatever action is current now"
 
 class LifecycleError(NfvmonError):
     """A lifecycle step failed; the resource shows ERROR with the same reason."""
+
+
+class WorkflowNotGenerated(LifecycleError, UndeployableState):
+    """The stored state makes no valid workflow: redeploying cannot help, an operator must."""
 
 
 class Lifecycle:
@@ -168,7 +172,7 @@ class Lifecycle:
         try:
             workflow = self._workflow(resource_type, resource_id, new)
         except NfvmonError as exc:
-            raise LifecycleError(one_line(
+            raise WorkflowNotGenerated(one_line(
                 f"{resource_type} {resource_id}: its workflow cannot be generated, the running "
                 f"monitor kept: {exc}")) from None
         if not self.store.replace_action(resource_type, resource_id, old, new):
