@@ -48,7 +48,7 @@ def main() -> int:
     parser.add_argument("--reconcile-interval", type=int, default=5)
     parser.add_argument("--run-mode", choices=["async", "sync"], default="async")
     parser.add_argument("--converge-timeout", type=float, default=0,
-                        help="seconds to wait for each fault (default: twice the goal + 20)")
+                        help="seconds to wait for each fault (default: 3 x the goal + 30)")
     parser.add_argument("--keep", metavar="DIR",
                         help="work in DIR and keep it (logs of every service)")
     args = parser.parse_args()

@@ -30,6 +30,7 @@ class Kill:
     at: float
     vnf_id: str
     address: str
+    fault: str = ""        # the fault injected with it
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Convergence:
 class Figures:
     expected: int = 0
     recorded: int = 0
+    #: {fault: (transitions expected, recorded)} for the targets stopped with each fault.
+    by_fault: dict[str, list[int]] = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     wrong_at_end: list[str] = field(default_factory=list)
@@ -52,6 +55,10 @@ class Figures:
     @property
     def lost(self) -> int:
         return self.expected - self.recorded
+
+    def lost_with(self, fault: str) -> int:
+        expected, recorded = self.by_fault.get(fault, (0, 0))
+        return expected - recorded
 
     def by_kind(self) -> dict[str, list[Convergence]]:
         kinds: dict[str, list[Convergence]] = {}
@@ -77,10 +84,12 @@ def alive_at(history: Sequence[tuple[float, str, bool]], address: str, at: float
     return alive
 
 
-def count_recorded(events: Sequence[EventRow], kills: Sequence[Kill]) -> int:
-    """Transitions of one VNF found in its events, in order: ACTIVE after its creation, then
-    for each kill DEAD (naming the killed address), PENDING_HEAL and ACTIVE."""
-    position, found = 0, 0
+def count_recorded(events: Sequence[EventRow], kills: Sequence[Kill]
+                   ) -> tuple[int, list[int]]:
+    """Transitions of one VNF found in its events, in order: (1 if ACTIVE after its
+    creation, else 0; for each kill in time order, how many of DEAD naming the killed
+    address, PENDING_HEAL and ACTIVE)."""
+    position = 0
 
     def find(start: int, predicate) -> int | None:
         for index in range(start, len(events)):
@@ -90,23 +99,19 @@ def count_recorded(events: Sequence[EventRow], kills: Sequence[Kill]) -> int:
 
     created = find(0, lambda e: e.event_type == "CREATE" and e.state == "ACTIVE")
     if created is not None:
-        found, position = 1, created + 1
+        position = created + 1
+    per_kill = []
     for kill in sorted(kills, key=lambda k: k.at):
         dead = find(position, lambda e, k=kill: e.state == "DEAD"
                     and _report(e).get("target") == k.address)
         if dead is None:
+            per_kill.append(0)
             continue
-        found += 1
         heal = find(dead + 1, lambda e: e.state == "PENDING_HEAL")
-        if heal is None:
-            position = dead + 1
-            continue
-        found += 1
-        active = find(heal + 1, lambda e: e.state == "ACTIVE")
-        if active is not None:
-            found += 1
-        position = (active if active is not None else heal) + 1
-    return found
+        active = find(heal + 1, lambda e: e.state == "ACTIVE") if heal is not None else None
+        per_kill.append(1 + (heal is not None) + (active is not None))
+        position = max(i for i in (dead, heal, active) if i is not None) + 1
+    return (0 if created is None else 1), per_kill
 
 
 def stale_writes(events: Sequence[EventRow], history: Sequence[tuple[float, str, bool]]
@@ -146,9 +151,15 @@ def analyse(events: Mapping[str, Sequence[EventRow]], kills: Iterable[Kill],
     for kill in kills:
         kills_of.setdefault(kill.vnf_id, []).append(kill)
     for vnf_id, (status, mgmt_ips) in final.items():
-        rows = events.get(vnf_id, [])
-        figures.expected += 1 + 3 * len(kills_of.get(vnf_id, []))
-        figures.recorded += count_recorded(rows, kills_of.get(vnf_id, []))
+        rows, mine = events.get(vnf_id, []), sorted(kills_of.get(vnf_id, []),
+                                                    key=lambda k: k.at)
+        created, per_kill = count_recorded(rows, mine)
+        figures.expected += 1 + 3 * len(mine)
+        figures.recorded += created + sum(per_kill)
+        for kill, found in zip(mine, per_kill, strict=True):
+            counts = figures.by_fault.setdefault(kill.fault, [0, 0])
+            counts[0] += 3
+            counts[1] += found
         figures.stale += stale_writes(rows, history)
         if status.startswith(PENDING_PREFIX):
             figures.stuck.append(f"{vnf_id} {status}")
@@ -167,14 +178,15 @@ def render(figures: Figures) -> str:
         f"resources wrong at the end (not ACTIVE, or on a dead address) "
         f"{len(figures.wrong_at_end)}",
         f"time to converge after each fault (goal <= {figures.bound:g} s):",
-        f"  {'fault':<28} {'n':>3} {'p50 s':>7} {'max s':>7} {'not converged':>13}",
+        f"  {'fault':<28} {'n':>3} {'p50 s':>7} {'max s':>7} {'not converged':>13} "
+        f"{'lost':>5}",
     ]
     for kind, items in figures.by_kind().items():
         done = [c.seconds for c in items if c.seconds is not None]
         p50 = f"{statistics.median(done):7.1f}" if done else f"{'-':>7}"
         worst = f"{max(done):7.1f}" if done else f"{'-':>7}"
         lines.append(f"  {kind:<28} {len(items):>3} {p50} {worst} "
-                     f"{len(items) - len(done):>13}")
+                     f"{len(items) - len(done):>13} {figures.lost_with(kind):>5}")
     for title, items in (("stale", figures.stale), ("stuck", figures.stuck),
                          ("wrong at end", figures.wrong_at_end)):
         lines += [f"  {title}: {item}" for item in items[:20]]

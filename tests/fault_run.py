@@ -31,8 +31,8 @@ from tests.fixtures_services import (
 )
 
 FAULTS = ("conductor_kill", "conductor_kill_mid_action", "rabbitmq_restart",
-          "postgres_terminate", "executor_kill", "mistral_api_restart",
-          "mistral_engine_restart")
+          "executor_kill", "mistral_api_restart", "mistral_engine_restart",
+          "postgres_terminate")
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Settings:
     probe_timeout: float = 2
     probe_retry: int = 2
     run_mode: str = "async"
-    converge_timeout: float = 0       # 0: twice the goal, plus 20 s
+    converge_timeout: float = 0       # 0: three times the goal, plus 30 s
     seed: int = 1
 
     @property
@@ -73,6 +73,7 @@ class FaultRun:
         self.vnf_ids: list[str] = []
         self._stack = contextlib.ExitStack()
         self._next_victim = 0
+        self._fault = ""
 
     # --- services ------------------------------------------------------------------------
 
@@ -227,12 +228,13 @@ class FaultRun:
         for ips in vnf.mgmt_ips.values():
             for ip in ips:
                 self.farm.stop(ip)
-                self.kills.append(fault_report.Kill(time.time(), vnf.id, ip))
+                self.kills.append(fault_report.Kill(time.time(), vnf.id, ip, self._fault))
 
     def inject(self, kind: str) -> None:
         count = self.s.kills_per_fault or max(1, self.s.targets // 20)
         victims = self._victims(count)
         action: Callable[[], str] = getattr(self, f"_fault_{kind}")
+        self._fault = kind
         if kind == "conductor_kill_mid_action":
             held, victims = victims[0], victims[1:]
             self._pending_hold = (held, self.manager.hold(held.id))
@@ -251,7 +253,7 @@ class FaultRun:
                 else f"NOT converged in {self._timeout():.0f} s: {missing[:5]}"))
 
     def _timeout(self) -> float:
-        return self.s.converge_timeout or 2 * self.s.bound + 20
+        return self.s.converge_timeout or 3 * self.s.bound + 30
 
     def _fault_conductor_kill(self) -> str:
         conductor = self.random.choice(self.conductors)
