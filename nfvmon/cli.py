@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -134,16 +136,42 @@ def _conductor(args) -> int:
     from nfvmon import config
     from nfvmon.conductor_rpc.server import serve
 
+    _leave_logging_to_oslo()
     serve(config.load(args.config_file))
+    _exit_without_waiting_for_threads()
     return 0
+
+
+def _leave_logging_to_oslo() -> None:
+    """The conductor logs through oslo.log alone: one line per record, at its `debug` level."""
+    logger = logging.getLogger("nfvmon")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+
+
+def _exit_without_waiting_for_threads() -> None:
+    """Leave now if threads still run: a policy action (its job is in the database and
+    resumes at the next start) or an interrupted start-up's broker retries must not keep a
+    stopped conductor alive."""
+    others = [t for t in threading.enumerate()
+              if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if others:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _open_store(args):
     from nfvmon import config
     from nfvmon.db.api import Store
     from nfvmon.db.engine import make_engine
+    from nfvmon.db.migrate import check_schema
 
     conf = config.load(args.config_file, setup_logging=False)
+    check_schema(config.database_url(conf), write=True,
+                 upgrade_command=config.upgrade_command(conf))
     return Store(make_engine(config.database_url(conf)))
 
 

@@ -73,21 +73,28 @@ def _common(parser, add_config_option, handler, formats: bool = False) -> None:
 
 
 def _services(args, with_backend: bool = True):
-    import oslo_messaging as messaging
-
+    """The Store (and the Lifecycle), once the database and the broker's login are checked:
+    a missing database is one line naming `db upgrade`, and is never created here."""
     from nfvmon import config
     from nfvmon.conductor_rpc.client import MonitorControlAPI
+    from nfvmon.conductor_rpc.transport import check_login, rpc_transport
     from nfvmon.db.api import Store
     from nfvmon.db.engine import make_engine
+    from nfvmon.db.migrate import check_schema
     from nfvmon.lifecycle import Lifecycle, MistralBackend
 
     conf = config.load(args.config_file, setup_logging=False)
+    check_schema(config.database_url(conf), write=with_backend,
+                 upgrade_command=config.upgrade_command(conf))
+    if with_backend:
+        transport = rpc_transport(conf)
+        check_login(conf)
     store = Store(make_engine(config.database_url(conf)))
     if not with_backend:
         return store, None
     backend = MistralBackend(conf.mistral.url or config.DEFAULT_MISTRAL_URL,
                              conf.mistral.auth_token)
-    control = MonitorControlAPI(messaging.get_rpc_transport(conf))
+    control = MonitorControlAPI(transport)
     return store, Lifecycle(store, backend, control, run_mode=conf.mistral.run_mode)
 
 

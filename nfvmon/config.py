@@ -9,6 +9,7 @@ single source the generator and the actions read, so a default is written down o
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 
 from oslo_config import cfg
@@ -155,6 +156,12 @@ def database_url(conf: cfg.ConfigOpts) -> str:
     if conf.database.connection:
         return conf.database.connection
     return "sqlite:///" + os.path.join(state_path(conf), "nfvmon.sqlite")
+
+
+def upgrade_command(conf: cfg.ConfigOpts) -> str:
+    """The command that creates or migrates this configuration's database (errors name it)."""
+    files = "".join(f" --config-file {shlex.quote(path)}" for path in conf.config_file or ())
+    return "nfvmon db upgrade" + files
 
 
 def monitor_defaults(conf: cfg.ConfigOpts, monitor: str) -> dict[str, int | float]:

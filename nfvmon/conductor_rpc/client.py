@@ -66,6 +66,9 @@ class ConductorAPI:
         return self._client.call(ctxt, "check_in", action_id=action_id, digest=digest)
 
 
+CAST_RETRIES = 1  # reconnections a kill/update cast tries before it is given up
+
+
 class MonitorControlAPI:
     """Casts to one running monitor action: `kill` it, or `update` its targets."""
 
@@ -73,7 +76,11 @@ class MonitorControlAPI:
         self._transport = transport
 
     def _client(self, action_id: str):
-        return messaging.get_rpc_client(self._transport, control_target(action_id))
+        # Bounded: oslo.messaging retries an unreachable broker for ever by default, which
+        # hung a lifecycle command (and a policy worker) while the broker was down. A lost
+        # cast is covered by the monitor's check-in.
+        return messaging.get_rpc_client(self._transport, control_target(action_id),
+                                        retry=CAST_RETRIES)
 
     def kill(self, ctxt: dict, action_id: str) -> None:
         self._client(action_id).cast(ctxt, "kill", action_id=action_id)

@@ -20,9 +20,11 @@ from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_actions import load_policy_actions
 from nfvmon.conductor_rpc.policy_runner import PolicyRunner
+from nfvmon.conductor_rpc.transport import refusal, rpc_transport
 from nfvmon.conductor_rpc.vnf_managers import load_manager
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
+from nfvmon.db.migrate import check_schema
 
 LOG = logging.getLogger(__name__)
 
@@ -90,16 +92,76 @@ class Conductor:
         self.runner.shutdown(wait=False)
 
 
+STOP_GRACE = 3.0  # seconds the broker may take to let go before the process leaves anyway
+
+
 def serve(conf) -> None:
-    """Run a conductor until SIGTERM or SIGINT."""
-    conductor = Conductor(conf)
-    stopping = threading.Event()
+    """Run a conductor until SIGTERM or SIGINT; either ends it within seconds in any state.
+
+    Start-up runs on a thread of its own: the database check, then the broker, which
+    oslo.messaging retries for as long as it is down (in the calling thread, deaf to
+    signals). A signal meanwhile returns at once, without a conductor; a failed start-up
+    raises its one-line error here. Stopping is bounded by STOP_GRACE: a broker gone away
+    must not keep the process alive. Running policy actions are not waited for.
+    """
+    wake = threading.Event()
+    signalled: list[int] = []
+
+    def on_signal(signum, _frame):
+        signalled.append(signum)
+        wake.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    conductor.start()
+        signal.signal(signum, on_signal)
+    started: dict = {}
+
+    def start():
+        try:
+            started["conductor"] = _start(conf)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            started["error"] = exc
+        wake.set()
+
+    threading.Thread(target=start, name="conductor-start", daemon=True).start()
+    while not signalled and not started:
+        wake.wait()
+    if "error" in started and not signalled:
+        raise started["error"]
+    wake.clear()  # a signal from now on sets it again
+    while not signalled:
+        wake.wait()
+    conductor = started.get("conductor")
+    if conductor is None:
+        LOG.info("conductor %s stopping before its start-up completed", conf.host)
+        return
+    LOG.info("conductor %s stopping", conf.host)
+    stopper = threading.Thread(target=_stop, args=(conductor,), name="conductor-stop",
+                               daemon=True)
+    stopper.start()
+    stopper.join(STOP_GRACE)
+    if stopper.is_alive():
+        LOG.warning("conductor %s: the broker did not let go within %g s; leaving anyway",
+                    conf.host, STOP_GRACE)
+
+
+def _start(conf) -> Conductor:
+    """Check the database, then start serving; a refused broker login is a BrokerNotReady."""
+    check_schema(config.database_url(conf), write=True,
+                 upgrade_command=config.upgrade_command(conf))
+    LOG.info("conductor %s starting: database ready, connecting to the broker", conf.host)
+    if conf.debug:
+        conf.log_opt_values(LOG, logging.DEBUG)
+    conductor = Conductor(conf, transport=rpc_transport(conf))
     try:
-        stopping.wait()
-    finally:
-        LOG.info("conductor %s stopping", conf.host)
-        conductor.stop()
-        conductor.transport.cleanup()
+        conductor.start()
+    except Exception as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise refused from None
+        raise
+    return conductor
+
+
+def _stop(conductor: Conductor) -> None:
+    conductor.stop()
+    conductor.transport.cleanup()

@@ -8,12 +8,19 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+PG_CONNECT_TIMEOUT = 10  # seconds
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their directory, WAL, and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_recycle=3600, future=True)
+        connect_args = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # libpq waits for an unanswered SYN for minutes: a server that is down must
+            # fail a call (and `db upgrade`) in seconds, not hang it.
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
+        return create_engine(url, pool_recycle=3600, future=True, connect_args=connect_args)
     if parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
     engine = create_engine(url, future=True, connect_args={"timeout": 30,
