@@ -305,10 +305,11 @@ def test_a_refused_broker_login_is_one_line_without_the_password(tmp_path, run_c
 
 def test_debug_shows_nfvmon_debug_lines_and_every_line_is_printed_once(tmp_path,
                                                                        run_conductor):
-    conductor = run_conductor(_write_conf(tmp_path, "fake://", _sqlite(tmp_path),
-                                          extra="debug = true\n"))
+    conductor = run_conductor(_write_conf(tmp_path, "fake://nfvmon:sekret-pw@127.0.0.1/",
+                                          _sqlite(tmp_path), extra="debug = true\n"))
     conductor.wait_for("listening on topic")
     conductor.signal_and_time_exit()
     lines = conductor.output().splitlines()
     assert any(" DEBUG nfvmon." in line for line in lines), conductor.output()
+    assert "sekret-pw" not in conductor.output()  # the option values are logged, masked
     assert len([line for line in lines if "listening on topic" in line]) == 1, lines
