@@ -10,7 +10,7 @@ from nfvmon.db.migrate import current_revision
 
 
 def test_upgrade_reaches_the_head_revision(store, database_url):
-    assert current_revision(database_url) == "0003"
+    assert current_revision(database_url) == "0004"
 
 
 def test_current_action_writes_and_each_change_is_one_event(store):

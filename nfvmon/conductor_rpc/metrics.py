@@ -9,10 +9,11 @@ from prometheus_client.core import GaugeMetricFamily
 
 
 class Metrics:
-    """Resources by status (read from the database at scrape time), transitions, policy
-    actions by outcome, and RPC handling time."""
+    """Resources by status and lost monitors (read from the database at scrape time),
+    transitions, policy actions by outcome, and RPC handling time."""
 
-    def __init__(self, statuses: Callable[[], dict[str, dict[str, str]]] | None = None):
+    def __init__(self, statuses: Callable[[], dict[str, dict[str, str]]] | None = None,
+                 lost: Callable[[], dict[str, int]] | None = None):
         self.registry = CollectorRegistry()
         self.transitions = Counter(
             "nfvmon_status_transitions", "Status changes written", ["resource", "to"],
@@ -25,6 +26,8 @@ class Metrics:
             registry=self.registry)
         if statuses is not None:
             self.registry.register(_StatusCollector(statuses))
+        if lost is not None:
+            self.registry.register(_LostCollector(lost))
 
     def serve(self, port: int, host: str) -> None:
         start_http_server(port, addr=host, registry=self.registry)
@@ -43,4 +46,20 @@ class _StatusCollector:
                 counts[status] = counts.get(status, 0) + 1
             for status, count in sorted(counts.items()):
                 family.add_metric([resource, status], count)
+        yield family
+
+
+class _LostCollector:
+    """Monitors that stopped checking in and that nfvmon does not re-create (external)."""
+
+    def __init__(self, lost: Callable[[], dict[str, int]]):
+        self._lost = lost
+
+    def collect(self):
+        family = GaugeMetricFamily("nfvmon_monitors_lost", "Monitors found silent and not "
+                                   "re-created by nfvmon (deployed externally)",
+                                   labels=["resource"])
+        counts = self._lost()
+        for resource in ("vim", "vnf"):
+            family.add_metric([resource], counts.get(resource, 0))
         yield family

@@ -14,12 +14,32 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from nfvmon.db.api import EXTERNAL
 from nfvmon.db.models import utcnow
 from nfvmon.errors import UndeployableState
 
 LOG = logging.getLogger(__name__)
 
 NFVMON_WORKFLOW_PREFIXES = ("vim_id_", "vnf_id_")
+
+
+def mark_lost_monitors(store, grace: timedelta, now: datetime | None = None) -> list[tuple]:
+    """External monitors (the operator's deployments) silent for `grace`: never re-created,
+    only marked lost once each (an event, and the nfvmon_monitors_lost metric), so the
+    operator is told. Runs in every conductor, Mistral configured or not."""
+    now = now or utcnow()
+    marked = []
+    for monitor in store.stale_monitors(now - grace, deployment=EXTERNAL):
+        seen = monitor.last_checkin_at or monitor.started_at
+        reason = (f"no check-in since {seen.isoformat(timespec='seconds')}: its Mistral "
+                  f"execution is not running (never started, executor died, or ended); "
+                  f"deploy the workflow again (nfvmon {monitor.resource_type} workflow "
+                  f"{monitor.resource_id}) with mistral execution-create")
+        if store.mark_lost(monitor, reason, now):
+            LOG.warning("%s %s: its externally deployed monitor is lost: %s",
+                        monitor.resource_type, monitor.resource_id, reason)
+            marked.append((monitor.resource_type, monitor.resource_id))
+    return marked
 
 
 class Reconciler:

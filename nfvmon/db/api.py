@@ -32,6 +32,9 @@ from nfvmon.db.status_writer import StatusWrite, status_writer
 
 VIM = "vim"
 VNF = "vnf"
+#: Who deploys a monitor's workflow in Mistral: nfvmon, or the operator with Mistral's tools.
+NFVMON, EXTERNAL = "nfvmon", "external"
+DEPLOYMENTS = (NFVMON, EXTERNAL)
 _MODELS = status_sql.MODELS
 
 
@@ -55,24 +58,24 @@ class Store:
 
     def create_vim(self, vim_id: str, *, target: str, name: str = "", status: str = "PENDING",
                    action_id: str | None = None,
-                   probe_config: Mapping[str, Any] | None = None) -> Vim:
+                   probe_config: Mapping[str, Any] | None = None,
+                   deployment: str = NFVMON, workflow_name: str | None = None) -> Vim:
         with self._sessions.begin() as session:
             vim = Vim(id=vim_id, name=name, target=target, status=status,
                       probe_config=dict(probe_config) if probe_config else None)
             session.add(vim)
-            session.add(Monitor(resource_type=VIM, resource_id=vim_id, action_id=action_id,
-                                started_at=utcnow() if action_id else None))
+            session.add(_monitor(VIM, vim_id, action_id, deployment, workflow_name))
             session.add(_event(VIM, vim_id, "CREATE", status, {"target": target}))
         return vim
 
     def create_vnf(self, vnf_id: str, *, vdus: Mapping[str, Sequence[str]], name: str = "",
-                   vnfd: str = "", status: str = "ACTIVE", action_id: str | None = None) -> Vnf:
+                   vnfd: str = "", status: str = "ACTIVE", action_id: str | None = None,
+                   deployment: str = NFVMON, workflow_name: str | None = None) -> Vnf:
         with self._sessions.begin() as session:
             vnf = Vnf(id=vnf_id, name=name, vnfd=vnfd, status=status,
                       vdus=[Vdu(name=vdu, mgmt_ips=list(ips)) for vdu, ips in vdus.items()])
             session.add(vnf)
-            session.add(Monitor(resource_type=VNF, resource_id=vnf_id, action_id=action_id,
-                                started_at=utcnow() if action_id else None))
+            session.add(_monitor(VNF, vnf_id, action_id, deployment, workflow_name))
             session.add(_event(VNF, vnf_id, "CREATE", status,
                                {"vdus": {k: list(v) for k, v in vdus.items()}}))
         return self.get_vnf(vnf_id)
@@ -154,12 +157,42 @@ class Store:
                         last_checkin_at=None)
             ).rowcount == 1
 
-    def stale_monitors(self, older_than: datetime) -> list[Monitor]:
-        """Monitors with a current action that has not checked in since `older_than`."""
+    def stale_monitors(self, older_than: datetime, deployment: str = NFVMON) -> list[Monitor]:
+        """Monitors (of one kind of deployment) with a current action that has not checked
+        in since `older_than`."""
         with self._sessions() as session:
             seen = func.coalesce(Monitor.last_checkin_at, Monitor.started_at)
             return list(session.scalars(select(Monitor).where(
-                Monitor.action_id.is_not(None), seen < older_than)))
+                Monitor.action_id.is_not(None), Monitor.deployment == deployment,
+                seen < older_than)))
+
+    def mark_lost(self, monitor: Monitor, reason: str, when: datetime | None = None) -> bool:
+        """Note once that `monitor` (its current action) went silent: `lost_at` and a
+        MONITOR_LOST event, in one transaction; False if done before or the action changed.
+        Its next check-in clears `lost_at`."""
+        when = when or utcnow()
+        with self._sessions.begin() as session:
+            marked = session.execute(update(Monitor).where(
+                Monitor.resource_type == monitor.resource_type,
+                Monitor.resource_id == monitor.resource_id,
+                Monitor.action_id == monitor.action_id, Monitor.lost_at.is_(None))
+                .values(lost_at=when)).rowcount == 1
+            if marked:
+                model = _MODELS[monitor.resource_type]
+                status = session.scalar(select(model.status).where(
+                    model.id == monitor.resource_id))
+                session.add(_event(monitor.resource_type, monitor.resource_id, "MONITOR_LOST",
+                                   status or "", {"reason": bounded_reason(reason),
+                                                  "action_id": monitor.action_id}))
+            return marked
+
+    def lost_monitors(self) -> dict[str, int]:
+        """How many monitors are lost now, by resource type (for the metric)."""
+        with self._sessions() as session:
+            rows = session.execute(select(Monitor.resource_type, func.count()).where(
+                Monitor.lost_at.is_not(None), Monitor.action_id.is_not(None))
+                .group_by(Monitor.resource_type)).all()
+            return {resource_type: count for resource_type, count in rows}
 
     def update_vim_config(self, vim_id: str, *, target: str,
                           probe_config: Mapping[str, Any]) -> None:
@@ -176,7 +209,7 @@ class Store:
         with self._sessions.begin() as session:
             row = session.execute(
                 update(Monitor).where(Monitor.action_id == action_id)
-                .values(last_checkin_at=when or utcnow())
+                .values(last_checkin_at=when or utcnow(), lost_at=None)
                 .returning(Monitor.resource_type, Monitor.resource_id)).first()
             if row is None:
                 return None
@@ -184,7 +217,14 @@ class Store:
             status = session.scalar(select(model.status).where(model.id == row.resource_id))
             if status is None:
                 return None
-            return CheckIn(row.resource_type, row.resource_id, status)
+        if row.resource_type == VNF and status == statuses.PENDING_CREATE:
+            # A VNF is being monitored once its monitor checks in (an external deployment
+            # has no other sign of it).
+            written = self.write_status(VNF, row.resource_id, statuses.ACTIVE, action_id=action_id,
+                                        allowed_from=(statuses.PENDING_CREATE,),
+                                        event_type="CREATE", reason="its monitor checked in")
+            status = written.status or status
+        return CheckIn(row.resource_type, row.resource_id, status)
 
     # --- status ----------------------------------------------------------------------------
 
@@ -253,6 +293,15 @@ class Store:
         model = _MODELS[resource_type]
         with self._sessions() as session:
             return dict(session.execute(select(model.id, model.status)).all())
+
+
+def _monitor(resource_type: str, resource_id: str, action_id: str | None, deployment: str,
+             workflow_name: str | None) -> Monitor:
+    if deployment not in DEPLOYMENTS:
+        raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}")
+    return Monitor(resource_type=resource_type, resource_id=resource_id, action_id=action_id,
+                   started_at=utcnow() if action_id else None, deployment=deployment,
+                   workflow_name=workflow_name)
 
 
 def _event(resource_type: str, resource_id: str, event_type: str, state: str,

@@ -100,6 +100,11 @@ class Monitor(Base):
     execution_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: `nfvmon` (nfvmon deploys and re-creates it in Mistral) or `external` (the operator
+    #: deployed the workflow with Mistral's own tools; nfvmon never re-creates it).
+    deployment: Mapped[str] = mapped_column(String(16), default="nfvmon")
+    #: When the reconciler found the monitor silent past its grace (external monitors only).
+    lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PolicyJob(Base):

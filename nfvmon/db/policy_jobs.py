@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from nfvmon import statuses
 from nfvmon.db import status_sql
 from nfvmon.db.bounds import bounded_details, bounded_reason
-from nfvmon.db.models import PolicyJob, Vnf, utcnow
+from nfvmon.db.models import Monitor, PolicyJob, Vnf, utcnow
 from nfvmon.db.status_writer import StatusWrite
 
 QUEUED, RUNNING = "queued", "running"
@@ -124,11 +124,17 @@ class PolicyJobs:
 
     def pending_without_job(self, older_than: datetime) -> list[Vnf]:
         """VNFs in a pending status that no job stands behind, unchanged since `older_than`:
-        whatever put them there (a CLI killed mid-heal, a create cut short) is gone."""
+        whatever put them there (a CLI killed mid-heal) is gone. PENDING_CREATE with a
+        current monitor action is not one: its first check-in ends it (an external
+        deployment may wait for its operator), and the reconciler watches that action."""
+        awaited = select(Monitor.resource_id).where(
+            Monitor.resource_type == "vnf", Monitor.resource_id == Vnf.id,
+            Monitor.action_id.is_not(None)).exists()
         with self._sessions() as session:
             return list(session.scalars(select(Vnf).where(
                 Vnf.status.in_(statuses.VNF_PENDING_STATUSES), Vnf.updated_at < older_than,
-                ~select(PolicyJob.vnf_id).where(PolicyJob.vnf_id == Vnf.id).exists())))
+                ~select(PolicyJob.vnf_id).where(PolicyJob.vnf_id == Vnf.id).exists(),
+                ~((Vnf.status == statuses.PENDING_CREATE) & awaited))))
 
 
 def _row(spec: JobSpec, owner: str, deadline: datetime, now: datetime) -> dict[str, Any]:

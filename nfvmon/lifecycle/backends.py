@@ -97,6 +97,13 @@ class MistralBackend:
     def remove_execution(self, execution_id: str) -> None:
         self._ignore_missing(lambda: self._client.executions.delete(execution_id, force=True))
 
+    def remove_with_executions(self, workflow_name: str) -> None:
+        """Delete every execution of `workflow_name` (force: they may run) and the workflow:
+        an external deployment's, whose execution ids nfvmon never saw."""
+        for execution in self._client.executions.list(workflow_name=workflow_name):
+            self.remove_execution(execution.id)
+        self._ignore_missing(lambda: self._client.workflows.delete(workflow_name))
+
     def failed_executions(self, prefixes: tuple[str, ...]) -> list[str]:
         """Ids of executions in ERROR whose workflow name starts with one of `prefixes`."""
         return [execution.id for execution in self._client.executions.list(state="ERROR")

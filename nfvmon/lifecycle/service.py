@@ -25,7 +25,7 @@ import yaml
 
 from nfvmon import defaults
 from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
-from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.api import EXTERNAL, NFVMON, VIM, VNF, Store
 from nfvmon.db.models import utcnow
 from nfvmon.db.policy_jobs import JobSpec
 from nfvmon.errors import NfvmonError, UndeployableState, one_line
@@ -34,6 +34,7 @@ from nfvmon.generator.identifiers import check_resource_name, target_from_url
 from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
 from nfvmon.generator.vnf import canonical_mgmt_ips
 from nfvmon.lifecycle.backends import WorkflowBackend
+from nfvmon.lifecycle.external import Removal
 from nfvmon.statuses import ACTIVE, DEAD, ERROR, PENDING_HEAL, VNF_PENDING_STATUSES
 
 LOG = logging.getLogger(__name__)
@@ -61,15 +62,19 @@ class Lifecycle:
         self.monitor_defaults = complete_monitor_defaults(monitor_defaults)
 
     def register_vim(self, config: Any, source: str, *, name: str = "",
-                     vim_id: str | None = None) -> str:
+                     vim_id: str | None = None, deployment: str = NFVMON) -> str:
+        """Record a VIM and start its monitor; with `deployment="external"` only record it:
+        the operator deploys `workflow(VIM, vim_id)` with Mistral's own tools."""
         check_resource_name(name)
         vim_id = vim_id or str(uuid.uuid4())
         action_id = str(uuid.uuid4())
         workflow = self._vim_workflow(config, source, vim_id, action_id)
         target = target_from_url(config["auth_url"], source, ("auth_url",))
         self.store.create_vim(vim_id, target=target, name=name, action_id=action_id,
-                              probe_config=_probe_config(config))
-        self._deploy(VIM, vim_id, action_id, workflow)
+                              probe_config=_probe_config(config), deployment=deployment,
+                              workflow_name=workflow.name)
+        if deployment == NFVMON:
+            self._deploy(VIM, vim_id, action_id, workflow)
         return vim_id
 
     def update_vim(self, vim_id: str, config: Any, source: str) -> str:
@@ -178,10 +183,20 @@ class Lifecycle:
         if not self.store.replace_action(resource_type, resource_id, old, new):
             raise LifecycleError(f"{resource_type} {resource_id}: its monitor changed meanwhile")
         self._retire(monitor)
+        if monitor.deployment == EXTERNAL:
+            return new  # the operator deploys workflow(...) anew: nfvmon never does
         # A failed re-deployment (Mistral down) keeps the new action_id claimed and the
         # status as it is: the monitor is stale again after the grace period, and retried.
         self._deploy(resource_type, resource_id, new, workflow, keep_on_failure=True)
         return new
+
+    def workflow(self, resource_type: str, resource_id: str):
+        """The workflow that runs the resource's current monitor (byte for byte what nfvmon
+        would deploy): for the operator of an external deployment to deploy it."""
+        monitor = self.store.get_monitor(resource_type, resource_id)
+        if monitor is None or monitor.action_id is None:
+            raise LifecycleError(f"no {resource_type} {resource_id} with a current monitor")
+        return self._workflow(resource_type, resource_id, monitor.action_id)
 
     def _workflow(self, resource_type: str, resource_id: str, action_id: str):
         """The resource's workflow as the database describes it now."""
@@ -224,7 +239,10 @@ class Lifecycle:
                 LOG.warning("execution %s not removed: %s", monitor.execution_id, exc)
 
     def create_vnf(self, vnfd: Any, source: str, mgmt_ips: Mapping[str, Sequence[str]], *,
-                   name: str = "", vnf_id: str | None = None, vnfd_text: str = "") -> str:
+                   name: str = "", vnf_id: str | None = None, vnfd_text: str = "",
+                   deployment: str = NFVMON) -> str:
+        """Record a VNF and start its monitor; with `deployment="external"` only record it
+        (PENDING_CREATE until its monitor first checks in)."""
         check_resource_name(name)
         mgmt_ips = canonical_mgmt_ips(mgmt_ips)
         vnf_id = vnf_id or str(uuid.uuid4())
@@ -232,7 +250,10 @@ class Lifecycle:
         workflow = self._vnf_workflow(vnfd, source, vnf_id, mgmt_ips, action_id)
         self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name,
                               vnfd=vnfd_text or yaml.safe_dump(vnfd, sort_keys=False),
-                              status="PENDING_CREATE", action_id=action_id)
+                              status="PENDING_CREATE", action_id=action_id,
+                              deployment=deployment, workflow_name=workflow.name)
+        if deployment == EXTERNAL:
+            return vnf_id
         self._deploy(VNF, vnf_id, action_id, workflow)
         self.store.write_status(VNF, vnf_id, "ACTIVE", action_id=None,
                                 allowed_from=("PENDING_CREATE",), reason="monitoring started",
@@ -257,21 +278,37 @@ class Lifecycle:
             LOG.info("%s %s: action %s was replaced while it was deployed; it ends on "
                      "bad_action", resource_type, resource_id, action_id)
 
-    def deregister_vim(self, vim_id: str) -> bool:
+    def deregister_vim(self, vim_id: str) -> Removal:
         return self._remove(VIM, vim_id)
 
-    def delete_vnf(self, vnf_id: str) -> bool:
+    def delete_vnf(self, vnf_id: str) -> Removal:
         return self._remove(VNF, vnf_id)
 
-    def _remove(self, resource_type: str, resource_id: str) -> bool:
+    def _remove(self, resource_type: str, resource_id: str) -> Removal:
         monitor = self.store.get_monitor(resource_type, resource_id)
         if monitor is None:
-            return self.store.delete_resource(resource_type, resource_id)
+            return Removal(self.store.delete_resource(resource_type, resource_id), NFVMON)
         self.store.set_action(resource_type, resource_id, None)
         self._retire(monitor)
-        if monitor.workflow_name:
+        removed, problem = False, ""
+        if monitor.workflow_name and monitor.deployment == EXTERNAL:
+            removed, problem = self._remove_external(monitor.workflow_name)
+        elif monitor.workflow_name:
             self.backend.remove(monitor.workflow_name, None)
-        return self.store.delete_resource(resource_type, resource_id)
+            removed = True
+        existed = self.store.delete_resource(resource_type, resource_id)
+        return Removal(existed, monitor.deployment, monitor.workflow_name, removed, problem)
+
+    def _remove_external(self, workflow_name: str) -> tuple[bool, str]:
+        """The operator's workflow and executions, removed if Mistral can be reached."""
+        remove = getattr(self.backend, "remove_with_executions", None)
+        if remove is None:
+            return False, "[mistral] url is not set"
+        try:
+            remove(workflow_name)
+        except Exception as exc:  # noqa: BLE001 - the operator is told what to run instead
+            return False, one_line(f"Mistral: {exc}")
+        return True, ""
 
 
 def _probe_config(config: Mapping[str, Any]) -> dict[str, Any]:
