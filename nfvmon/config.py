@@ -9,6 +9,7 @@ single source the generator and the actions read, so a default is written down o
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import socket
 
@@ -199,6 +200,32 @@ def load(config_files: list[str] | None = None, conf: cfg.ConfigOpts = cfg.CONF,
         raise InputError(exc.config_file, (), f"cannot parse: {exc.msg}") from None
     except cfg.Error as exc:
         raise InputError(files[0] if files else "configuration", (), str(exc)) from None
+    _check_values(conf, files)
     if setup_logging:
         oslo_log.setup(conf, "nfvmon")
     return conf
+
+
+def _check_values(conf: cfg.ConfigOpts, files: list[str]) -> None:
+    """Read every option once: oslo.config checks a value only when it is read, and a bad one
+    read deep in the conductor's start-up was a traceback instead of this one line."""
+    from nfvmon.errors import InputError
+
+    def bad(group: str | None, name: str, exc: Exception) -> InputError:
+        # oslo.config names the file only in its message ("... detail='FILE') is not valid").
+        found = re.search(r"detail='([^']*)'\) is not valid: (.*)", str(exc), re.S)
+        source = found.group(1) if found else (files[-1] if files else "configuration")
+        reason = found.group(2) if found else str(exc)
+        return InputError(source, (group or "DEFAULT", name), reason)
+
+    for key in list(conf):
+        try:
+            value = conf[key]
+        except cfg.ConfigFileValueError as exc:
+            raise bad(None, key, exc) from None
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for name in list(value):
+                try:
+                    value[name]
+                except cfg.ConfigFileValueError as exc:
+                    raise bad(key, name, exc) from None

@@ -75,3 +75,20 @@ def test_missing_or_broken_config_file_is_a_one_line_input_error(tmp_path):
     broken.write_text("[conductor\ntopic = x\n")
     with pytest.raises(InputError, match="broken.conf: cannot parse"):
         config.load([str(broken)], conf=cfg.ConfigOpts(), setup_logging=False)
+
+
+@pytest.mark.parametrize("line, path, why", [
+    ("[conductor]\nrpc_workers = abc\n", "conductor.rpc_workers", "invalid literal for int()"),
+    ("[conductor]\nrpc_workers = 0\n", "conductor.rpc_workers", "greater than or equal to 1"),
+    ("[DEFAULT]\nlog_rotate_interval = x\n", "DEFAULT.log_rotate_interval", "invalid literal"),
+    ("[monitor]\nvim_count = -1\n", "monitor.vim_count", "greater than or equal to 0"),
+])
+def test_a_bad_option_value_is_a_one_line_input_error_at_load(tmp_path, line, path, why):
+    """oslo.config checks a value only when it is read: the conductor read it deep in its
+    start-up and printed a 48-line traceback."""
+    conf_file = tmp_path / "nfvmon.conf"
+    conf_file.write_text(line)
+    with pytest.raises(InputError) as raised:
+        config.load([str(conf_file)], conf=cfg.ConfigOpts(), setup_logging=False)
+    assert str(raised.value).startswith(f"{conf_file}: {path}: "), str(raised.value)
+    assert why in str(raised.value) and "\n" not in str(raised.value)
