@@ -92,9 +92,9 @@ def live_factory(global_conf, tmp_path):
         live.close()
 
 
-def _vim_action(vim_id, target, action_id, interval=0.3):
+def _vim_action(vim_id, target, action_id, interval=0.3, run_mode="sync"):
     return VimPingAction(vim_id=vim_id, targetip=target, action_id=action_id, count=1,
-                         timeout=0.3, interval=interval)
+                         timeout=0.3, interval=interval, run_mode=run_mode)
 
 
 def _ended(thread, holder, timeout=15):
@@ -135,11 +135,15 @@ def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_f
     assert _ended(new_thread, new_holder)["reason"] == "killed"
 
 
-def test_stale_action_exits_on_bad_action_at_its_first_report(live_factory):
+def test_stale_action_ends_in_error_saying_it_was_superseded(live_factory):
     live = live_factory()
     live.store.create_vim("vim-1", target="127.0.0.1", action_id=str(uuid.uuid4()))
-    thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", str(uuid.uuid4())))
-    assert _ended(thread, holder)["reason"] == "bad_action"
+    stale = str(uuid.uuid4())
+    thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", stale))
+    ended = _ended(thread, holder)
+    assert holder["result"].error == (f"VIM vim-1: this monitor (action {stale}) was "
+                                      f"superseded by a newer one; nothing to do")
+    assert ended["reason"] == "refused: " + holder["result"].error
     assert live.store.get_vim("vim-1").status == "PENDING"
 
 
@@ -161,7 +165,8 @@ def test_quiet_stale_action_exits_at_start_though_its_kill_came_before_its_queue
         started = time.monotonic()
         thread, holder = live.run(VnfPolicyMonitorAction(vnf_id="vnf-1", policies=[policy],
                                                          action_id=stale))
-        assert _ended(thread, holder)["reason"] == "bad_action"
+        _ended(thread, holder)
+        assert "superseded" in holder["result"].error
         assert time.monotonic() - started < 15
         assert [e.state for e in live.store.events(VNF, "vnf-1")] == ["ACTIVE"]
     finally:
@@ -177,7 +182,9 @@ def test_quiet_action_exits_at_its_check_in_once_deregistered(live_factory):
     assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
     assert wait_for(lambda: live.store.get_monitor(VIM, "vim-1").last_checkin_at is not None)
     live.store.delete_resource(VIM, "vim-1")  # deregistered; suppose the kill was lost
-    assert _ended(thread, holder)["reason"] == "bad_action"
+    _ended(thread, holder)
+    assert holder["result"].error == ("VIM vim-1: its monitoring was stopped (deregistered "
+                                      "or being deleted)")
 
 
 def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_factory,
@@ -323,3 +330,126 @@ def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_facto
         ended = _ended(thread, holder)
         second.server_close()
     assert ended["reason"] == "killed"
+
+
+# --- refusals: an action the conductor does not take ends in ERROR, saying why ----------------
+
+def _refused_unregistered_vim(live, action_id, run_mode):
+    return (_vim_action("vim-9", "127.0.0.1", action_id, run_mode=run_mode),
+            "VIM vim-9 is not registered with this nfvmon: run nfvmon vim register CONFIG "
+            "--deploy external, or deploy through nfvmon")
+
+
+def _refused_unregistered_vnf(live, action_id, run_mode):
+    policy = {"vdu": "VDU1", "mgmt_ips": ["127.0.0.1"], "monitor": "tcp",
+              "parameters": {"monitoring_delay": 0, "count": 1, "interval": 0.3,
+                             "timeout": 0.3, "retry": 3, "port": 9},
+              "actions": {"failure": "log"}}
+    return (VnfPolicyMonitorAction(vnf_id="vnf-9", policies=[policy], action_id=action_id,
+                                   run_mode=run_mode),
+            "VNF vnf-9 is not registered with this nfvmon: run nfvmon vnf create VNFD "
+            "--mgmt-ip VDU=IP ... --deploy external, or deploy through nfvmon")
+
+
+def _refused_superseded(live, action_id, run_mode):
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=str(uuid.uuid4()))
+    return (_vim_action("vim-1", "127.0.0.1", action_id, run_mode=run_mode),
+            f"VIM vim-1: this monitor (action {action_id}) was superseded by a newer one; "
+            f"nothing to do")
+
+
+def _refused_stopped(live, action_id, run_mode):
+    live.store.create_vim("vim-1", target="127.0.0.1", action_id=action_id)
+    live.store.set_action(VIM, "vim-1", None)  # deregister's first step
+    return (_vim_action("vim-1", "127.0.0.1", action_id, run_mode=run_mode),
+            "VIM vim-1: its monitoring was stopped (deregistered or being deleted)")
+
+
+def _end_seen_by_mistral(live, action, mistral) -> tuple[str, object]:
+    """Run `action` as Mistral's executor would in its run_mode; the state and the output
+    (an ERROR's one line) Mistral then has."""
+    if action.is_sync():
+        thread, holder = live.run(action)
+        thread.join(15)
+        assert not thread.is_alive(), "the action did not end"
+        result = holder["result"]
+        return ("ERROR", result.error) if result.is_error() else ("SUCCESS", result.data)
+    assert action.run(_mistral_context(str(uuid.uuid4()))) is None
+    assert wait_for(lambda: mistral.puts, timeout=15), "no end reported to Mistral"
+    _path, body, _status = mistral.puts[0]
+    return body["state"], body["output"]
+
+
+@pytest.mark.parametrize("run_mode", ["sync", "async"])
+@pytest.mark.parametrize("scenario", [_refused_unregistered_vim, _refused_unregistered_vnf,
+                                      _refused_superseded, _refused_stopped],
+                         ids=["unregistered-vim", "unregistered-vnf", "superseded", "stopped"])
+def test_a_refused_action_ends_in_error_with_one_line_saying_why(live_factory, run_mode,
+                                                                 scenario):
+    mistral = FakeMistralApi(statuses=(200,))
+    try:
+        live = live_factory(mistral_url=mistral.url)
+        action, expected = scenario(live, str(uuid.uuid4()), run_mode)
+        started = time.monotonic()
+        assert _end_seen_by_mistral(live, action, mistral) == ("ERROR", expected)
+        assert time.monotonic() - started < 10  # at its first check-in
+    finally:
+        mistral.close()
+
+
+def test_a_report_answered_bad_action_ends_in_error_saying_why(live_factory):
+    """The refusal comes from a failure report, not a check-in: same end, same line."""
+    server = serve_ok("127.0.0.64", 0)
+    live = live_factory(checkin_interval=60)  # one check-in, at start
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    live.store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.64"]}, action_id=old)
+    policy = {"vdu": "VDU1", "mgmt_ips": ["127.0.0.64"], "monitor": "http_ping",
+              "parameters": {"monitoring_delay": 0, "count": 1, "interval": 0.2,
+                             "timeout": 0.3, "retry": 2, "port": server.server_address[1]},
+              "actions": {"failure": "respawn"}}
+    thread, holder = live.run(VnfPolicyMonitorAction(vnf_id="vnf-1", policies=[policy],
+                                                     action_id=old))
+    try:
+        assert wait_for(lambda: live.store.get_monitor(VNF, "vnf-1").last_checkin_at)
+        live.store.set_action(VNF, "vnf-1", new)  # redeployed; suppose the kill was lost
+    finally:
+        server.shutdown()  # the target fails: the old monitor reports it
+        server.server_close()
+    _ended(thread, holder)
+    assert holder["result"].error == (f"VNF vnf-1: this monitor (action {old}) was "
+                                      f"superseded by a newer one; nothing to do")
+    assert live.store.get_vnf("vnf-1").status == "ACTIVE"  # the report changed nothing
+
+
+class _OldConductor:
+    """A 1.0 conductor: no `refusal`; it refuses every action."""
+
+    target = messaging.Target(version="1.0")
+
+    def check_in(self, ctxt, action_id=None, digest=None):
+        return "bad_action"
+
+    def update_vim(self, ctxt, vim_id=None, status=None, action_id=None):
+        return "bad_action"
+
+
+def test_an_action_refused_by_a_1_0_conductor_still_ends_in_error(live_factory):
+    from nfvmon.conductor_rpc.client import conductor_target
+
+    live = live_factory()
+    live.stop_conductor()  # only the old one answers on the topic
+    old = messaging.get_rpc_server(live.transport, conductor_target(live.topic, "old-host"),
+                                   [_OldConductor()],
+                                   access_policy=messaging.DefaultRPCAccessPolicy)
+    old.start()
+    try:
+        action_id = str(uuid.uuid4())
+        thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", action_id))
+        _ended(thread, holder)
+    finally:
+        old.stop()
+        old.wait()
+    error = holder["result"].error
+    assert error.startswith(f"VIM vim-1: the conductor refused this monitor (action "
+                            f"{action_id}): not registered, superseded or stopped")
+    assert error.isprintable() and len(error) <= 400

@@ -65,6 +65,24 @@ def test_update_vim_round_trip_on_the_fake_transport(conf, tmp_path):
         transport.cleanup()
 
 
+def test_a_refused_action_learns_why_over_rpc_1_1(conf, tmp_path):
+    """`bad_action` stays the bare 1.0 answer; `refusal` (1.1) says why, in one line."""
+    url = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+    conductor, transport = _conductor(conf, url, "fake://", "nfvmon_conductor")
+    try:
+        conductor.store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
+        api = ConductorAPI(transport, timeout=10)
+        assert api.check_in({}, "stale", state_digest({"status": "PENDING"})) == "bad_action"
+        assert api.refusal({}, "stale", "vim", "vim-1") == (
+            "VIM vim-1: this monitor (action stale) was superseded by a newer one; "
+            "nothing to do")
+        assert api.refusal({}, "a9", "vim", "vim-9").startswith(
+            "VIM vim-9 is not registered with this nfvmon")
+    finally:
+        conductor.stop()
+        transport.cleanup()
+
+
 class _Received:
     """What one action's control handler got."""
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from mistral_lib import actions
 
-from nfvmon.actions.reasons import error_reason, is_error
+from nfvmon.actions.reasons import error_reason, is_error, mistral_error
 from nfvmon.defaults import ASYNC
 
 LOG = logging.getLogger(__name__)
@@ -48,8 +48,10 @@ def action_execution_id_of(context) -> str | None:
 
 
 def to_result(ended: dict[str, Any]) -> actions.Result:
+    """SUCCESS with the end (`killed`, `execution_gone`); ERROR with one line for an error
+    or a refusal (Mistral keeps only the error; `data` serves in-process callers)."""
     if is_error(ended["reason"]):
-        return actions.Result(data=ended, error=ended["reason"])
+        return actions.Result(data=ended, error=mistral_error(ended["reason"]))
     return actions.Result(data=ended)
 
 
@@ -80,10 +82,12 @@ async def _run_then_complete(monitor, action_execution_id: str) -> None:
 
 
 async def complete_in_mistral(engine, action_execution_id: str, ended: dict[str, Any]) -> bool:
-    """Tell Mistral the action ended (SUCCESS, or ERROR for an error), retrying with
-    back-off while Mistral is unreachable. True once Mistral has it or no longer knows the
-    action execution (deleted with its workflow execution)."""
-    state, output = ("ERROR", ended["reason"]) if is_error(ended["reason"]) else ("SUCCESS", ended)
+    """Tell Mistral the action ended (SUCCESS, or ERROR with one line for an error or a
+    refusal, as to_result says), retrying with back-off while Mistral is unreachable. True
+    once Mistral has it or no longer knows the action execution (deleted with its workflow
+    execution)."""
+    reason = ended["reason"]
+    state, output = ("ERROR", mistral_error(reason)) if is_error(reason) else ("SUCCESS", ended)
     delay = 1.0
     for attempt in range(COMPLETION_ATTEMPTS):
         try:

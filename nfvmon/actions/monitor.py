@@ -1,9 +1,10 @@
 """The monitor loops the actions run on the engine: probing, reporting, check-in, control.
 
 A monitor ends, and says why, when it is killed (`kill` on KILL_ACTION.<action_id>), when the
-conductor answers `bad_action` (to a report or to the periodic check-in), or on an error it
-cannot recover from. Transient faults never end it (see reporter.py). What is probed and
-what is reported is per kind: vim_monitor.py, vnf_monitor.py.
+conductor answers `bad_action` (to a report or to the periodic check-in: it then asks the
+conductor once why, and ends refused with that line), or on an error it cannot recover
+from. Transient faults never end it (see reporter.py). What is probed and what is reported
+is per kind: vim_monitor.py, vnf_monitor.py.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from nfvmon.actions import tracking
-from nfvmon.actions.reasons import BAD, EXECUTION_GONE, KILLED, error_reason
+from nfvmon.actions.reasons import EXECUTION_GONE, KILLED, error_reason, refused_reason
 from nfvmon.actions.reporter import BAD_ACTION, Reporter
 from nfvmon.actions.runtime import Engine
 
 LOG = logging.getLogger(__name__)
 
 
-
 class Monitor:
     """The common part: control server, reporter, check-in, and the end result."""
 
     kind = ""
+    #: What the conductor calls this kind of resource ("vim", "vnf").
+    resource_type = ""
 
     def __init__(self, engine: Engine, action_id: str):
         self.engine = engine
@@ -79,7 +81,8 @@ class Monitor:
 
     async def _register_control(self) -> None:
         """Serve KILL_ACTION.<action_id>. With the broker down, carry on: the queue is
-        declared when it is back, and check-in's `bad_action` covers a kill sent before."""
+        declared when it is back, and check-in's `bad_action` covers a kill sent before (the
+        monitor then ends refused: superseded or stopped)."""
         registration = await self.engine.call_blocking(self.engine.control.register,
                                                        self.action_id, self._on_control)
         try:
@@ -103,7 +106,26 @@ class Monitor:
 
     async def _report(self) -> None:
         if await self.reporter.run() == BAD_ACTION:
-            self.stop(BAD)
+            await self._refused()
+
+    async def _refused(self) -> None:
+        """End on `bad_action`, with the conductor's one line saying why (not registered,
+        superseded, stopped), or ours when it cannot say (a 1.0 conductor, a lost answer)."""
+        from nfvmon.conductor_rpc.client import ERROR_PREFIX
+
+        try:
+            line = await self.engine.call_blocking(self._api.refusal, {}, self.action_id,
+                                                   self.resource_type, self.resource_id())
+            why = f"answer {line!r}"
+        except Exception as exc:  # noqa: BLE001 - the refusal stands; only its reason is lost
+            line, why = None, type(exc).__name__
+        if not isinstance(line, str) or not line.strip() or line.startswith(ERROR_PREFIX):
+            LOG.warning("%s monitor %s: no reason for its refusal (%s)", self.kind,
+                        self.action_id, why)
+            line = (f"{self.kind} {self.resource_id()}: the conductor refused this monitor "
+                    f"(action {self.action_id}): not registered, superseded or stopped "
+                    f"(no reason given: {why})")
+        self.stop(refused_reason(line))
 
     async def _check_in(self) -> None:
         """Once at start, then every interval. The first one matters for a stale action: a
@@ -125,7 +147,7 @@ class Monitor:
             LOG.warning("check-in of %s failed: %s", self.action_id, type(exc).__name__)
             return True
         if answer == BAD_ACTION:
-            self.stop(BAD)
+            await self._refused()
             return False
         if await self._execution_gone():
             self.stop(EXECUTION_GONE)
@@ -162,6 +184,9 @@ class Monitor:
     # --- per kind ----------------------------------------------------------------------------
 
     def identity(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def resource_id(self) -> str:
         raise NotImplementedError
 
     def start_probing(self) -> None:

@@ -14,6 +14,7 @@ LOG = logging.getLogger(__name__)
 
 class VimMonitor(Monitor):
     kind = "VIM"
+    resource_type = "vim"
 
     def __init__(self, engine: Engine, vim_id: str, target: str, count: int, timeout: float,
                  interval: float, action_id: str):
@@ -24,6 +25,9 @@ class VimMonitor(Monitor):
 
     def identity(self):
         return {"vim_id": self.vim_id}
+
+    def resource_id(self) -> str:
+        return self.vim_id
 
     def start_probing(self):
         self.spawn(self._probe_loop())

@@ -5,7 +5,8 @@ each generated task against them); only plain JSON values live on the instance, 
 Mistral rebuilds actions on the executor without calling `__init__`. `run()` hands the loop
 to the process-wide engine (nfvmon.actions.runtime); `run_mode` says whether it then waits
 for the monitor's end (sync) or returns at once (async; see nfvmon.actions.modes). The end
-result says why the monitor ended: `killed`, `bad_action`, `execution_gone`, or an error.
+result says why the monitor ended: `killed` or `execution_gone` (SUCCESS), or an error or a
+refusal (ERROR, with one line: see nfvmon.actions.reasons).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ async def probe_round(probe: Callable[[float], Awaitable[bool]], count: int,
 
 class VnfMonitor(Monitor):
     kind = "VNF"
+    resource_type = "vnf"
 
     def __init__(self, engine: Engine, vnf_id: str, policies: list[dict], action_id: str):
         super().__init__(engine, action_id)
@@ -40,6 +41,9 @@ class VnfMonitor(Monitor):
 
     def identity(self):
         return {"vnf_id": self.vnf_id}
+
+    def resource_id(self) -> str:
+        return self.vnf_id
 
     def start_probing(self):
         for index, policy in enumerate(self.policies):

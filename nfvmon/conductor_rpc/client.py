@@ -1,6 +1,7 @@
 """Client-side RPC APIs: the only place that knows targets, topics and method names.
 
-`ConductorAPI` is what monitor actions (and the lifecycle) call; `MonitorControlAPI` is what
+`ConductorAPI` is what monitor actions (and the lifecycle) call (version 1.0, and 1.1 for
+`refusal`); `MonitorControlAPI` is what
 the conductor and the lifecycle use to reach one running monitor action, on topic
 `KILL_ACTION` with the action id as server name, so its queue is `KILL_ACTION.<action_id>`
 and a kill reaches the action it names and no other.
@@ -16,7 +17,12 @@ from typing import Any
 import oslo_messaging as messaging
 
 EXCHANGE = "nfvmon"
+#: What every call and cast is sent as, unless it names a newer version: a conductor of any
+#: 1.x answers it, so actions and conductors of different releases work together.
 VERSION = "1.0"
+#: What this release's conductor implements. 1.1 adds `refusal`.
+CONDUCTOR_VERSION = "1.1"
+REFUSAL_VERSION = "1.1"
 DEFAULT_TOPIC = "nfvmon_conductor"
 KILL_TOPIC = "KILL_ACTION"
 
@@ -25,6 +31,8 @@ BAD_ACTION = "bad_action"
 OK = "ok"
 RESYNC = "resync"
 ERROR_PREFIX = "error: "
+#: The longest `refusal` answer: one line naming the resource, the action and what to do.
+MAX_REFUSAL = 400
 
 
 def state_digest(state: Mapping[str, Any]) -> str:
@@ -64,6 +72,14 @@ class ConductorAPI:
     def check_in(self, ctxt: dict, action_id: str, digest: str) -> str:
         """`ok`, `bad_action` (exit), or `resync` (re-send the full state)."""
         return self._client.call(ctxt, "check_in", action_id=action_id, digest=digest)
+
+    def refusal(self, ctxt: dict, action_id: str, resource_type: str, resource_id: str) -> str:
+        """Why the conductor answers `bad_action` to `action_id` (monitoring `resource_type`
+        `resource_id`: "vim" or "vnf"): one line naming the resource and what to do.
+        Version 1.1: a 1.0 conductor refuses the call (an exception here)."""
+        return self._client.prepare(version=REFUSAL_VERSION).call(
+            ctxt, "refusal", action_id=action_id, resource_type=resource_type,
+            resource_id=resource_id)
 
 
 CAST_RETRIES = 1  # reconnections a kill/update cast tries before it is given up

@@ -1,10 +1,11 @@
-"""The conductor's RPC endpoint, version 1.0: what monitor actions call.
+"""The conductor's RPC endpoint, version 1.1: what monitor actions call.
 
 Each method checks every argument (rpc_args), lets one conditional UPDATE decide whether the
 caller may write (nfvmon.db.api.Store.write_status), and answers with the stored status,
 `bad_action` (the caller must exit), or `error: ...` (at most 200 characters, one WARNING
-line in the log) for malformed calls. Nothing here raises into oslo.messaging, and nothing
-slow runs here: policy actions go to the PolicyRunner.
+line in the log) for malformed calls. An action told `bad_action` asks `refusal` (1.1) once,
+for the line its Mistral execution ends with (refusals.py). Nothing here raises into
+oslo.messaging, and nothing slow runs here: policy actions go to the PolicyRunner.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from nfvmon.conductor_rpc import client, rpc_args, states
+from nfvmon.conductor_rpc import client, refusals, rpc_args, states
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_runner import PolicyJob, PolicyRunner
 from nfvmon.conductor_rpc.rpc_args import BadRequest
@@ -51,7 +52,7 @@ def _rpc(method):
 
 
 class ConductorEndpoint:
-    target = messaging.Target(version=client.VERSION)
+    target = messaging.Target(version=client.CONDUCTOR_VERSION)
 
     def __init__(self, store: Store, runner: PolicyRunner, metrics: Metrics):
         self._store = store
@@ -115,6 +116,28 @@ class ConductorEndpoint:
         if digest != client.state_digest({"status": found.status}):
             return client.RESYNC
         return client.OK
+
+    @_rpc
+    def refusal(self, ctxt, action_id=None, resource_type=None, resource_id=None):
+        """(1.1) Why `action_id`, monitoring that resource, gets `bad_action`: one line
+        naming the resource and what to do (read-only)."""
+        action_id = rpc_args.resource_id("action_id", action_id)
+        resource_type = rpc_args.choice("resource_type", resource_type, (VIM, VNF))
+        resource_id = rpc_args.resource_id("resource_id", resource_id)
+        facts = self._refusal_facts(resource_type, resource_id)
+        line = refusals.message(resource_type, resource_id, action_id, facts)
+        LOG.info("action %s refused: %s", action_id, line)
+        return rpc_args.bounded(line, client.MAX_REFUSAL)
+
+    def _refusal_facts(self, resource_type: str, resource_id: str) -> refusals.Facts:
+        get = self._store.get_vim if resource_type == VIM else self._store.get_vnf
+        if get(resource_id) is None:
+            history = self._store.events(resource_type, resource_id)
+            return refusals.Facts(exists=False, removed=bool(history) and
+                                  history[-1].event_type == "DELETE")
+        monitor = self._store.get_monitor(resource_type, resource_id)
+        return refusals.Facts(exists=True,
+                              current_action=monitor.action_id if monitor else None)
 
     def _is_current(self, vnf_id: str, action_id: str) -> bool:
         monitor = self._store.get_monitor(VNF, vnf_id)
