@@ -41,11 +41,19 @@ conductor_opts = [
                     "handlers are short database writes: a few threads beat many, which "
                     "mostly contend for the GIL and the database."),
     cfg.IntOpt("policy_workers", default=4, min=1,
-               help="Threads that run policy actions (respawn, heal, ...), off the RPC "
-                    "threads."),
+               help="Threads that decide policy actions (respawn, heal, ...) off the RPC "
+                    "threads: the heal cap and back-off, the pending status. The actions "
+                    "themselves run on threads of their own (max_running_policy_actions)."),
+    cfg.IntOpt("max_running_policy_actions", default=64, min=1,
+               help="Policy actions that may run at once, each on a thread of its own. A "
+                    "hung VNF-manager call holds one of these until policy_action_timeout, "
+                    "never a policy worker: other VNFs' actions wait only once all are "
+                    "taken."),
     cfg.IntOpt("policy_action_timeout", default=600, min=1,
                help="Seconds a policy action may run before the conductor gives up on it "
-                    "and puts the VNF into ERROR."),
+                    "and puts the VNF into ERROR. Should the conductor die meanwhile, "
+                    "another one (or it, restarted) takes the action over once this has "
+                    "passed, within one reconcile_interval."),
     cfg.IntOpt("checkin_interval", default=60, min=1,
                help="Seconds between the check-ins every running monitor action sends."),
     cfg.IntOpt("checkin_missed_limit", default=3, min=1,
@@ -54,7 +62,8 @@ conductor_opts = [
                 help="Re-create monitors that stopped checking in, and delete failed "
                      "Mistral executions of nfvmon workflows (needs [mistral] url)."),
     cfg.IntOpt("reconcile_interval", default=60, min=1,
-               help="Seconds between reconcile rounds."),
+               help="Seconds between reconcile rounds, and between the rounds in which "
+                    "a conductor takes over policy actions whose conductor died."),
     cfg.IntOpt("max_heal_attempts", default=3, min=1,
                help="Respawn/heal attempts per VNF before it goes to a cooldown ERROR that "
                     "only an explicit clear lifts."),
@@ -173,6 +182,12 @@ def monitor_defaults(conf: cfg.ConfigOpts, monitor: str) -> dict[str, int | floa
     # Whole seconds stay integers, so configured and built-in defaults render the same.
     return {name: int(v) if isinstance(v, float) and v.is_integer() else v
             for name, v in values.items()}
+
+
+def all_monitor_defaults(conf: cfg.ConfigOpts) -> dict[str, dict[str, int | float]]:
+    """Every monitor's configured defaults: what fills a parameter an input leaves out,
+    wherever a workflow is generated (the lifecycle, the reconciler, `generate`)."""
+    return {monitor: monitor_defaults(conf, monitor) for monitor in defaults.ALL_MONITOR_DEFAULTS}
 
 
 DEFAULT_MISTRAL_URL = "http://127.0.0.1:8989/v2"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import timedelta
 
 import oslo_messaging as messaging
 
@@ -18,8 +19,10 @@ from nfvmon import config
 from nfvmon.conductor_rpc import client, states
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
+from nfvmon.conductor_rpc.periodic import Periodic
 from nfvmon.conductor_rpc.policy_actions import load_policy_actions
 from nfvmon.conductor_rpc.policy_runner import PolicyRunner
+from nfvmon.conductor_rpc.reconciler import mark_lost_monitors
 from nfvmon.conductor_rpc.transport import refusal, rpc_transport
 from nfvmon.conductor_rpc.vnf_managers import load_manager
 from nfvmon.db.api import VIM, VNF, Store
@@ -46,14 +49,23 @@ class Conductor:
         self.transport = transport or messaging.get_rpc_transport(conf)
         self.store = store or Store(make_engine(config.database_url(conf)))
         self.metrics = Metrics(lambda: {VIM: self.store.statuses(VIM),
-                                        VNF: self.store.statuses(VNF)})
+                                        VNF: self.store.statuses(VNF)},
+                               lost=self.store.lost_monitors)
         self.runner = PolicyRunner(
             self.store, load_policy_actions(conf), load_manager(conf), heal_policy(conf),
             workers=conf.conductor.policy_workers,
             timeout=conf.conductor.policy_action_timeout,
             control=client.MonitorControlAPI(self.transport),
             on_outcome=lambda action, outcome: self.metrics.policy_actions.labels(
-                action, outcome).inc())
+                action, outcome).inc(),
+            owner=conf.host, max_running=conf.conductor.max_running_policy_actions)
+        # In every conductor, Mistral or not: policy jobs whose conductor died are taken
+        # over, and silent externally deployed monitors are reported lost.
+        grace = timedelta(seconds=conf.conductor.checkin_interval *
+                          conf.conductor.checkin_missed_limit)
+        self.job_recovery = Periodic("conductor-rounds", conf.conductor.reconcile_interval,
+                                     lambda: (self.runner.recover(),
+                                              mark_lost_monitors(self.store, grace)))
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.reconciler = (self._reconciler(conf)
                            if conf.conductor.reconcile and conf.mistral.url else None)
@@ -68,7 +80,8 @@ class Conductor:
         lifecycle = Lifecycle(self.store, MistralBackend(conf.mistral.url,
                                                          conf.mistral.auth_token),
                               client.MonitorControlAPI(self.transport),
-                              run_mode=conf.mistral.run_mode)
+                              run_mode=conf.mistral.run_mode,
+                              monitor_defaults=config.all_monitor_defaults(conf))
         return Reconciler(lifecycle, checkin_interval=conf.conductor.checkin_interval,
                           missed_limit=conf.conductor.checkin_missed_limit,
                           interval=conf.conductor.reconcile_interval)
@@ -79,12 +92,16 @@ class Conductor:
         # The pool size, without touching [DEFAULT] executor_thread_pool_size (64 by default),
         # which other oslo.messaging servers in this process may rely on.
         self.server.start(override_pool_size=self.conf.conductor.rpc_workers)
+        # Jobs this host left behind in an earlier life (a crash, a kill -9): redo them now.
+        self.runner.recover(own=True)
+        self.job_recovery.start()
         if self.reconciler is not None:
             self.reconciler.start()
         LOG.info("conductor %s listening on topic %s", self.conf.host,
                  self.conf.conductor.topic)
 
     def stop(self) -> None:
+        self.job_recovery.stop()
         if self.reconciler is not None:
             self.reconciler.stop()
         self.server.stop()
