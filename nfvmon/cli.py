@@ -84,12 +84,14 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
+def _add_config_option(parser: argparse.ArgumentParser, help: str = "") -> None:
     parser.add_argument("--config-file", action="append", metavar="FILE",
-                        help="nfvmon configuration file (repeatable; later files win)")
+                        help=help or "nfvmon configuration file (repeatable; later files win)")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    _add_config_option(parser, "nfvmon configuration file whose [monitor] options fill the "
+                               "parameters the input leaves out (repeatable)")
     parser.add_argument("--action-id", metavar="UUID",
                         help="the action id written into the workflow (default: a new UUID4)")
     parser.add_argument("-o", "--output", metavar="OUT",
@@ -117,7 +119,8 @@ def _emit(generated, args) -> int:
 def _generate_vim(args) -> int:
     from nfvmon.generator import vim_workflow
 
-    generated = vim_workflow(args.config, args.vim_id, args.action_id, run_mode=args.run_mode)
+    generated = vim_workflow(args.config, args.vim_id, args.action_id, run_mode=args.run_mode,
+                             monitor_defaults=_monitor_defaults(args))
     return _emit(generated, args)
 
 
@@ -128,8 +131,18 @@ def _generate_vnf(args) -> int:
 
     mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
     generated = vnf_workflow(args.vnfd, args.vnf_id, mgmt_ips, args.action_id,
-                             run_mode=args.run_mode)
+                             run_mode=args.run_mode, monitor_defaults=_monitor_defaults(args))
     return _emit(generated, args)
+
+
+def _monitor_defaults(args):
+    """The operator's [monitor] defaults when --config-file names them (None: built in).
+    `generate` stays a pure generator: it reads the file, nothing else."""
+    if not args.config_file:
+        return None
+    from nfvmon import config
+
+    return config.all_monitor_defaults(config.load(args.config_file, setup_logging=False))
 
 
 def _conductor(args) -> int:

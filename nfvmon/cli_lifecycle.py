@@ -21,6 +21,7 @@ def add_commands(commands, add_config_option) -> None:
     register = vims.add_parser("register", help="register a VIM and start monitoring it")
     register.add_argument("config", metavar="CONFIG.yaml")
     register.add_argument("--name", default="")
+    _deploy_options(register)
     _common(register, add_config_option, _vim_register)
     update = vims.add_parser("update", help="new auth_url or monitor settings: a new monitor "
                                             "replaces the old one")
@@ -30,6 +31,11 @@ def add_commands(commands, add_config_option) -> None:
     deregister = vims.add_parser("deregister", help="stop monitoring a VIM and forget it")
     deregister.add_argument("resource_id", metavar="ID")
     _common(deregister, add_config_option, _vim_deregister)
+    workflow = vims.add_parser("workflow", help="the workflow of a VIM's current monitor "
+                                                "(to deploy it with Mistral's own tools)")
+    workflow.add_argument("resource_id", metavar="ID")
+    _workflow_output_options(workflow)
+    _common(workflow, add_config_option, _vim_workflow)
     for name, handler, takes_id in (("list", _vim_list, False), ("show", _vim_show, True)):
         sub = vims.add_parser(name, help=f"{name} VIMs")
         if takes_id:
@@ -42,6 +48,7 @@ def add_commands(commands, add_config_option) -> None:
     create.add_argument("vnfd", metavar="VNFD.yaml")
     create.add_argument("--mgmt-ip", action="append", required=True, metavar="VDU=IP")
     create.add_argument("--name", default="")
+    _deploy_options(create)
     _common(create, add_config_option, _vnf_create)
     scale = vnfs.add_parser("scale", help="new management IPs of VDUs (after a scale-out or "
                                           "-in): a new monitor replaces the old one")
@@ -56,12 +63,38 @@ def add_commands(commands, add_config_option) -> None:
     delete = vnfs.add_parser("delete", help="stop monitoring a VNF and forget it")
     delete.add_argument("resource_id", metavar="ID")
     _common(delete, add_config_option, _vnf_delete)
+    workflow = vnfs.add_parser("workflow", help="the workflow of a VNF's current monitor "
+                                                "(to deploy it with Mistral's own tools)")
+    workflow.add_argument("resource_id", metavar="ID")
+    _workflow_output_options(workflow)
+    _common(workflow, add_config_option, _vnf_workflow)
     for name, handler, takes_id in (("list", _vnf_list, False), ("show", _vnf_show, True),
                                     ("events", _vnf_events, True)):
         sub = vnfs.add_parser(name, help=f"{name} of VNFs")
         if takes_id:
             sub.add_argument("resource_id", metavar="ID")
         _common(sub, add_config_option, handler, formats=True)
+
+
+def _deploy_options(parser) -> None:
+    parser.add_argument("--deploy", choices=("nfvmon", "external"), default="nfvmon",
+                        help="nfvmon: nfvmon creates the workflow and its execution in Mistral "
+                             "(default); external: only record it and write the workflow "
+                             "(-o or -f json), for `mistral workflow-create` and "
+                             "`mistral execution-create`")
+    _workflow_output_options(parser, formats=False)
+
+
+def _workflow_output_options(parser, formats: bool = True) -> None:
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write the workflow YAML to OUT (atomically)")
+    if formats:
+        parser.add_argument("-f", "--format", choices=("yaml", "json"), default="yaml",
+                            help='json prints {"workflow", "name", "action_id"}')
+    else:
+        parser.add_argument("-f", "--format", choices=("id", "json"), default="id",
+                            help="id: the new id alone on stdout (default); json: "
+                                 '{"id", "deployment", "workflow", "name", "action_id"}')
 
 
 def _common(parser, add_config_option, handler, formats: bool = False) -> None:
@@ -95,7 +128,22 @@ def _services(args, with_backend: bool = True):
     backend = MistralBackend(conf.mistral.url or config.DEFAULT_MISTRAL_URL,
                              conf.mistral.auth_token)
     control = MonitorControlAPI(transport)
-    return store, Lifecycle(store, backend, control, run_mode=conf.mistral.run_mode)
+    return store, Lifecycle(store, backend, control, run_mode=conf.mistral.run_mode,
+                            monitor_defaults=config.all_monitor_defaults(conf),
+                            # an operator's deployment is removed only from a Mistral named
+                            # in the configuration, never from the built-in local default
+                            external_backend=backend if conf.mistral.url else None)
+
+
+def _offline_lifecycle(args):
+    """A Lifecycle that only reads the database and generates (no broker, no Mistral)."""
+    from nfvmon import config
+    from nfvmon.lifecycle import Lifecycle
+
+    store, _ = _services(args, with_backend=False)
+    conf = config.load(args.config_file, setup_logging=False)
+    return Lifecycle(store, None, run_mode=conf.mistral.run_mode,
+                     monitor_defaults=config.all_monitor_defaults(conf))
 
 
 def _vim_register(args) -> int:
@@ -103,10 +151,11 @@ def _vim_register(args) -> int:
     from nfvmon.generator.vim import vim_config_duplicate_is_error
 
     config = load_yaml_file(args.config, vim_config_duplicate_is_error)
+    _check_deploy_output(args)
     _, lifecycle = _services(args)
-    vim_id = lifecycle.register_vim(config, args.config, name=args.name)
-    print(vim_id)
-    return 0
+    vim_id = lifecycle.register_vim(config, args.config, name=args.name,
+                                    deployment=args.deploy)
+    return _registered(lifecycle, "vim", vim_id, args)
 
 
 def _vnf_create(args) -> int:
@@ -118,8 +167,44 @@ def _vnf_create(args) -> int:
     mgmt_ips = group_mgmt_ips(parse_mgmt_ip_option(value) for value in args.mgmt_ip)
     text = read_text(args.vnfd)
     vnfd = load_yaml_text(text, args.vnfd, tosca.vnfd_duplicate_is_error)
+    _check_deploy_output(args)
     _, lifecycle = _services(args)
-    print(lifecycle.create_vnf(vnfd, args.vnfd, mgmt_ips, name=args.name, vnfd_text=text))
+    vnf_id = lifecycle.create_vnf(vnfd, args.vnfd, mgmt_ips, name=args.name, vnfd_text=text,
+                                  deployment=args.deploy)
+    return _registered(lifecycle, "vnf", vnf_id, args)
+
+
+def _check_deploy_output(args) -> None:
+    from nfvmon.errors import UsageError
+
+    if args.deploy == "external" and not args.output and args.format != "json":
+        raise UsageError("--deploy external writes the workflow for you to deploy: give "
+                         "-o FILE (or -f json)")
+
+
+def _registered(lifecycle, kind: str, resource_id: str, args) -> int:
+    """The new id alone on stdout (or the JSON); for an external deployment the workflow
+    file, and on stderr what to run to start the monitor."""
+    from nfvmon.lifecycle.external import deploy_commands
+
+    workflow = lifecycle.workflow(kind, resource_id) if args.deploy == "external" else None
+    if workflow is not None and args.output:
+        from nfvmon.generator.output import write_atomic
+
+        write_atomic(args.output, workflow.text)
+    if args.format == "json":
+        print(json.dumps({"id": resource_id, "deployment": args.deploy,
+                          **(workflow.as_dict() if workflow else {})}, indent=2))
+    else:
+        print(resource_id)
+    if workflow is not None:
+        where = args.output or "the workflow (the JSON's `workflow`) saved to a file"
+        print(f"{kind.upper()} {resource_id} recorded for external deployment; start its "
+              f"monitor with:", file=sys.stderr)
+        for command in deploy_commands(args.output or "WORKFLOW.yaml", workflow.name):
+            print(f"  {command}", file=sys.stderr)
+        if not args.output:
+            print(f"  (WORKFLOW.yaml: {where})", file=sys.stderr)
     return 0
 
 
@@ -151,23 +236,62 @@ def _vnf_heal(args) -> int:
     from nfvmon.conductor_rpc.vnf_managers import load_manager
 
     _, lifecycle = _services(args)
-    lifecycle.heal_vnf(args.resource_id, args.vdu, load_manager(config.load(
-        args.config_file, setup_logging=False)))
+    conf = config.load(args.config_file, setup_logging=False)
+    lifecycle.heal_vnf(args.resource_id, args.vdu, load_manager(conf),
+                       timeout=conf.conductor.policy_action_timeout)
     print(f"VNF {args.resource_id}: VDU {args.vdu} healed")
     return 0
 
 
 def _vim_deregister(args) -> int:
     _, lifecycle = _services(args)
-    gone = lifecycle.deregister_vim(args.resource_id)
-    print(f"VIM {args.resource_id} " + ("deregistered" if gone else "was not registered"))
-    return 0
+    removal = lifecycle.deregister_vim(args.resource_id)
+    print(f"VIM {args.resource_id} " + ("deregistered" if removal else "was not registered"))
+    return _external_teardown(removal)
 
 
 def _vnf_delete(args) -> int:
     _, lifecycle = _services(args)
-    gone = lifecycle.delete_vnf(args.resource_id)
-    print(f"VNF {args.resource_id} " + ("deleted" if gone else "did not exist"))
+    removal = lifecycle.delete_vnf(args.resource_id)
+    print(f"VNF {args.resource_id} " + ("deleted" if removal else "did not exist"))
+    return _external_teardown(removal)
+
+
+def _external_teardown(removal) -> int:
+    """Say what became of an external deployment's workflow and executions in Mistral."""
+    from nfvmon.lifecycle.external import teardown_commands
+
+    if removal.deployment != "external" or not removal.workflow_name:
+        return 0
+    if removal.removed_from_mistral:
+        print(f"its monitor was killed; nfvmon removed workflow {removal.workflow_name} and "
+              f"its executions from Mistral")
+        return 0
+    print(f"its monitor was killed; nfvmon did not remove workflow {removal.workflow_name} "
+          f"from Mistral ({removal.problem}); remove it and its executions with:")
+    for command in teardown_commands(removal.workflow_name):
+        print(f"  {command}")
+    return 0
+
+
+def _vim_workflow(args) -> int:
+    return _show_workflow("vim", args)
+
+
+def _vnf_workflow(args) -> int:
+    return _show_workflow("vnf", args)
+
+
+def _show_workflow(kind: str, args) -> int:
+    from nfvmon.generator.output import write_atomic
+
+    workflow = _offline_lifecycle(args).workflow(kind, args.resource_id)
+    if args.output:
+        write_atomic(args.output, workflow.text)
+    if args.format == "json":
+        print(json.dumps(workflow.as_dict(), indent=2))
+    elif not args.output:
+        sys.stdout.write(workflow.text)
     return 0
 
 

@@ -162,8 +162,14 @@ def state_path(conf: cfg.ConfigOpts) -> str:
 
 
 def database_url(conf: cfg.ConfigOpts) -> str:
-    """`[database] connection`, or the default SQLite file under state_path."""
-    if conf.database.connection:
+    """`[database] connection`, or the default SQLite file under state_path.
+
+    Only a value someone set counts: where Mistral shares the process, oslo.db registered
+    the option first, with Mistral's own default (mistral.sqlite), which is not ours."""
+    location = conf.get_location("connection", "database")
+    chosen = location is None or location.location not in (cfg.Locations.opt_default,
+                                                            cfg.Locations.set_default)
+    if conf.database.connection and chosen:
         return conf.database.connection
     return "sqlite:///" + os.path.join(state_path(conf), "nfvmon.sqlite")
 

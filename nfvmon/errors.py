@@ -74,3 +74,10 @@ class BrokerNotReady(NfvmonError):
 class UndeployableState(NfvmonError):
     """A resource's stored state makes no valid workflow: redeploying cannot help, only an
     operator (the reconciler marks the resource ERROR instead of retrying)."""
+
+
+class UsageError(NfvmonError):
+    """Command-line options that do not fit together; the message says which to give."""
+
+    def __init__(self, message: str):
+        super().__init__(f"nfvmon: {one_line(message)}")

@@ -39,6 +39,7 @@ from nfvmon.statuses import ACTIVE, DEAD, ERROR, PENDING_HEAL, VNF_PENDING_STATU
 
 LOG = logging.getLogger(__name__)
 _CURRENT = object()  # redeploy(): "whatever action is current now"
+_SAME = object()  # Lifecycle(external_backend=...): the backend, if it can remove them
 
 
 class LifecycleError(NfvmonError):
@@ -51,7 +52,8 @@ class WorkflowNotGenerated(LifecycleError, UndeployableState):
 
 class Lifecycle:
     def __init__(self, store: Store, backend: WorkflowBackend, control=None,
-                 run_mode: str = defaults.SYNC, monitor_defaults: MonitorDefaults | None = None):
+                 run_mode: str = defaults.SYNC, monitor_defaults: MonitorDefaults | None = None,
+                 external_backend: Any = _SAME):
         self.store = store
         self.backend = backend
         self.control = control
@@ -60,6 +62,9 @@ class Lifecycle:
         #: The operator's `[monitor]` defaults, checked now: a bad one stops the service at
         #: start, not at the first workflow.
         self.monitor_defaults = complete_monitor_defaults(monitor_defaults)
+        #: Where an operator's external deployment is removed from (None: nowhere; nfvmon
+        #: then says what to run). By default the backend, if it can.
+        self.external_backend = backend if external_backend is _SAME else external_backend
 
     def register_vim(self, config: Any, source: str, *, name: str = "",
                      vim_id: str | None = None, deployment: str = NFVMON) -> str:
@@ -301,7 +306,7 @@ class Lifecycle:
 
     def _remove_external(self, workflow_name: str) -> tuple[bool, str]:
         """The operator's workflow and executions, removed if Mistral can be reached."""
-        remove = getattr(self.backend, "remove_with_executions", None)
+        remove = getattr(self.external_backend, "remove_with_executions", None)
         if remove is None:
             return False, "[mistral] url is not set"
         try:
