@@ -65,7 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_option(clear)
     clear.set_defaults(handler=_vnf_clear_error)
 
-    from nfvmon.cli_lifecycle import add_commands
+    from nfvmon.cli.lifecycle import add_commands
 
     add_commands(commands, _add_config_option)
 
@@ -266,7 +266,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
