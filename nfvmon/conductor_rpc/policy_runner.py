@@ -8,8 +8,8 @@ point, another conductor (or this one, restarted) finds the row past its deadlin
 decides the job again (`recover`): no VNF stays pending for good.
 
 Decisions take `workers` threads; plugins run each on a thread of their own, at most
-`max_running` at once. A hung VNF-manager call holds one of those slots until `timeout`,
-never a worker, so it delays other VNFs' actions only once every slot hangs.
+`max_running` at once (plugin_threads.py). A hung VNF-manager call holds one of those slots
+until `timeout`, never a worker, so it delays other VNFs' actions only once every slot hangs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nfvmon.conductor_rpc import states
+from nfvmon.conductor_rpc.plugin_threads import PluginThreads
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
 from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.conductor_rpc.vnf_managers.base import VnfManager
@@ -51,17 +52,14 @@ class PolicyJob:
                        dict(self.report))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Run:
-    """One plugin run: settled exactly once, by its thread or by its timer."""
+    """One plugin run of a job: what it acts from, and which attempt it is."""
 
     job: PolicyJob
     plugin: PolicyAction
     from_status: str
     attempt: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    settled: bool = False
-    timer: threading.Timer | None = None
 
 
 class PolicyRunner:
@@ -80,7 +78,7 @@ class PolicyRunner:
         self._clock = clock
         self._owner = owner
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="policy")
-        self._slots = threading.BoundedSemaphore(max_running)
+        self._threads = PluginThreads(max_running=max_running, timeout=timeout)
         self._lock = threading.Lock()
         self._busy: set[str] = set()
         self._timers: dict[str, threading.Timer] = {}
@@ -233,36 +231,15 @@ class PolicyRunner:
     # --- running -------------------------------------------------------------------------
 
     def _launch(self, run: _Run, context: PolicyContext) -> None:
-        self._slots.acquire()
+        self._threads.start(run.plugin, context, functools.partial(self._ended, run))
 
-        def body():
-            try:
-                result = run.plugin.execute(context)
-            except Exception as exc:  # noqa: BLE001 - a plugin's failure is data here
-                self._settle(run, "failed", None, f"{type(exc).__name__}: {exc}")
-            else:
-                self._settle(run, "ok", result, "")
-
-        run.timer = threading.Timer(self._timeout, self._settle, (run, "timeout", None, ""))
-        run.timer.daemon = True
-        run.timer.start()
-        threading.Thread(target=body, name=f"policy-{run.job.vnf_id}", daemon=True).start()
-
-    def _settle(self, run: _Run, outcome: str, result: PolicyResult | None,
-                error: str) -> None:
-        """The run's end, once: its thread finished, or its timer abandoned it."""
-        with run.lock:
-            if run.settled:
-                return
-            run.settled = True
-        run.timer.cancel()
-        self._slots.release()
+    def _ended(self, run: _Run, outcome: str, result: PolicyResult | None, error: str) -> None:
+        """The plugin returned, raised, or its timer gave up on it."""
         if self._closed:
             LOG.info("VNF %s: %s ended (%s) after this conductor stopped; its job is left "
                      "to whoever recovers it", run.job.vnf_id, run.job.action_name, outcome)
             return
-        step = functools.partial(self._conclude, run, outcome, result, error)
-        self._guarded(step, run.job)
+        self._guarded(functools.partial(self._conclude, run, outcome, result, error), run.job)
 
     def _conclude(self, run: _Run, outcome: str, result: PolicyResult | None, error: str,
                   job: PolicyJob) -> bool:
