@@ -25,7 +25,7 @@ from nfvmon.conductor_rpc.policy_runner import PolicyRunner
 from nfvmon.conductor_rpc.reconciler import mark_lost_monitors
 from nfvmon.conductor_rpc.transport import refusal, rpc_transport
 from nfvmon.conductor_rpc.vnf_managers import load_manager
-from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.api import Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import check_schema
 
@@ -48,9 +48,8 @@ class Conductor:
         self.conf = conf
         self.transport = transport or messaging.get_rpc_transport(conf)
         self.store = store or Store(make_engine(config.database_url(conf)))
-        self.metrics = Metrics(lambda: {VIM: self.store.statuses(VIM),
-                                        VNF: self.store.statuses(VNF)},
-                               lost=self.store.lost_monitors)
+        self.metrics = Metrics.for_store(self.store, checkin_grace=(
+            conf.conductor.checkin_interval * conf.conductor.checkin_missed_limit))
         self.runner = PolicyRunner(
             self.store, load_policy_actions(conf), load_manager(conf), heal_policy(conf),
             workers=conf.conductor.policy_workers,

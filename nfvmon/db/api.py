@@ -294,6 +294,23 @@ class Store:
         with self._sessions() as session:
             return dict(session.execute(select(model.id, model.status)).all())
 
+    def status_rows(self, resource_type: str) -> list[tuple[str, str, str]]:
+        """(id, name, status) of every resource of one kind (the per-resource metrics)."""
+        model = _MODELS[resource_type]
+        with self._sessions() as session:
+            return [tuple(row) for row in session.execute(
+                select(model.id, model.name, model.status).order_by(model.id))]
+
+    def monitor_checkins(self) -> list[tuple[str, str, datetime | None]]:
+        """(resource type, resource id, last check-in, else start) of every monitor that has
+        a current action (the check-in metrics)."""
+        with self._sessions() as session:
+            seen = func.coalesce(Monitor.last_checkin_at, Monitor.started_at)
+            return [tuple(row) for row in session.execute(
+                select(Monitor.resource_type, Monitor.resource_id, seen)
+                .where(Monitor.action_id.is_not(None))
+                .order_by(Monitor.resource_type, Monitor.resource_id))]
+
 
 def _monitor(resource_type: str, resource_id: str, action_id: str | None, deployment: str,
              workflow_name: str | None) -> Monitor:
