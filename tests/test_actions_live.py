@@ -210,6 +210,17 @@ def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_facto
     assert _ended(thread, holder)["reason"] == "killed"
 
 
+def _mistral_takes(output) -> bool:
+    """Whether Mistral's API takes this as an action execution's `output`: a JSON object
+    (or its text), nothing else."""
+    if isinstance(output, str):
+        try:
+            output = json.loads(output)
+        except ValueError:
+            return False
+    return isinstance(output, dict)
+
+
 class FakeMistralApi:
     """Mistral's action-execution API as an async action sees it: records each PUT and
     answers with the next scripted status (503 first: Mistral briefly away)."""
@@ -223,6 +234,8 @@ class FakeMistralApi:
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self):  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if not _mistral_takes(body.get("output")):
+                    statuses.insert(0, 400)  # "JsonType field value must be a dictionary"
                 status = statuses.pop(0) if statuses else 200
                 puts.append((self.path, body, status))
                 answer = json.dumps({"id": self.path.rsplit("/", 1)[1], **body}).encode()
@@ -286,8 +299,9 @@ def test_async_action_that_fails_reports_error_to_mistral(live_factory):
                        "actions": {"failure": "log"}}])
         assert action.run(_mistral_context("ae-1")) is None
         assert wait_for(lambda: len(mistral.puts) == 1, timeout=20)
-        _path, body, _status = mistral.puts[0]
-        assert body["state"] == "ERROR" and "carrier_pigeon" in body["output"]
+        _path, body, status = mistral.puts[0]
+        assert status == 200  # Mistral took it: the output is JSON text, as it expects
+        assert body["state"] == "ERROR" and "carrier_pigeon" in body["output"]["error"]
     finally:
         mistral.close()
 
@@ -376,7 +390,10 @@ def _end_seen_by_mistral(live, action, mistral) -> tuple[str, object]:
         return ("ERROR", result.error) if result.is_error() else ("SUCCESS", result.data)
     assert action.run(_mistral_context(str(uuid.uuid4()))) is None
     assert wait_for(lambda: mistral.puts, timeout=15), "no end reported to Mistral"
-    _path, body, _status = mistral.puts[0]
+    _path, body, status = mistral.puts[0]
+    assert status == 200, f"Mistral refused the end: {body}"
+    if body["state"] == "ERROR":
+        return body["state"], body["output"]["error"]
     return body["state"], body["output"]
 
 

@@ -10,6 +10,8 @@ writes, and Mistral retries a locked write up to 50 times, so start_workflow out
 
 from __future__ import annotations
 
+import json
+import uuid
 from types import SimpleNamespace
 
 import oslo_messaging as messaging
@@ -24,7 +26,7 @@ from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
 from nfvmon.lifecycle import Lifecycle, MistralBackend
 from tests.conftest import MistralServer, rabbit_url, require_module, wait_for
-from tests.test_e2e_mistral import _vim_config
+from tests.test_e2e_mistral import _vim_config, mistral_execution_end, run_by_hand, run_cli
 
 EXECUTOR_THREADS = 8
 MONITORS = 16
@@ -93,6 +95,32 @@ def test_async_monitors_outnumber_the_executor_threads_and_report_their_end(asyn
     finally:
         for vim_id in vim_ids:
             lifecycle.deregister_vim(vim_id)
+
+
+def test_an_async_workflow_of_an_unregistered_vim_ends_in_error_saying_why(async_lifecycle,
+                                                                         tmp_path):
+    """The async action hears `bad_action` at its first check-in and reports its own end
+    to Mistral: ERROR, with the conductor's one line as its output and in state_info."""
+    async_lifecycle.conductor.reconciler.stop()  # it would delete the failed execution
+    url, mistral = async_lifecycle.mistral_server.url, async_lifecycle.mistral
+    vim_id = str(uuid.uuid4())
+    (tmp_path / "vim.yaml").write_text(json.dumps(_vim_config("127.0.0.1")))
+    run_cli("nfvmon", "generate", "vim", "vim.yaml", "--vim-id", vim_id, "--run-mode",
+            "async", "-o", "wf.yaml", mistral_url=url, cwd=tmp_path)
+    execution_id = run_by_hand(tmp_path / "wf.yaml", f"vim_id_{vim_id}", url)
+    line = (f"VIM {vim_id} is not registered with this nfvmon: run nfvmon vim register "
+            f"CONFIG --deploy external, or deploy through nfvmon")
+    try:
+        end = mistral_execution_end(execution_id, url, tmp_path)
+        assert end["State"] == "ERROR" and line in end["State info"]
+        (task,) = mistral.tasks.list(workflow_execution_id=execution_id)
+        (action_ex,) = mistral.action_executions.list(task_execution_id=task.id)
+        action_ex = mistral.action_executions.get(action_ex.id)
+        assert action_ex.state == "ERROR"
+        assert json.loads(action_ex.output) == {"result": {"error": line}}
+    finally:
+        mistral.executions.delete(execution_id, force=True)
+        mistral.workflows.delete(f"vim_id_{vim_id}")
 
 
 def test_async_action_refuses_to_start_without_mistral_api_configured():

@@ -3,10 +3,14 @@ executor, reporting to a conductor over RabbitMQ. Scenarios from the seed design
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import oslo_messaging as messaging
 import pytest
@@ -26,7 +30,7 @@ from tests.conftest import rabbit_url, serve_ok, wait_for
 def e2e(mistral_server, global_conf, tmp_path):
     url, topic, log_path = mistral_server.url, mistral_server.topic, mistral_server.log_path
 
-    def setup(**vnf_manager):
+    def setup(reconcile: bool = True, reconcile_interval: int = 1, **vnf_manager):
         db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
         upgrade(db)
         store = Store(make_engine(db))
@@ -34,7 +38,8 @@ def e2e(mistral_server, global_conf, tmp_path):
         global_conf.set_override("topic", topic, group="conductor")
         global_conf.set_override("url", url, group="mistral")
         global_conf.set_override("checkin_interval", 2, group="conductor")
-        global_conf.set_override("reconcile_interval", 1, group="conductor")
+        global_conf.set_override("reconcile", reconcile, group="conductor")
+        global_conf.set_override("reconcile_interval", reconcile_interval, group="conductor")
         for key, value in vnf_manager.items():
             global_conf.set_override(key, value, group="vnf_manager")
         transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
@@ -59,6 +64,112 @@ def _vim_config(host: str) -> dict:
 
 def _action_ended(log_path, action_id: str) -> bool:
     return f"monitor {action_id} ended" in log_path.read_text()
+
+
+def run_cli(program: str, *args: str, mistral_url: str, cwd: Path) -> str:
+    """Run `nfvmon` or `mistral` (python-mistralclient's command) from this virtualenv as
+    an operator would, against the test's Mistral (no authentication); its stdout."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OS_")}
+    env.update(OS_MISTRAL_URL=mistral_url, PYTHONWARNINGS="ignore")
+    done = subprocess.run([str(Path(sys.executable).parent / program), *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{program} {' '.join(args)}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+def mistral_execution_end(execution_id: str, mistral_url: str, cwd: Path,
+                          timeout: float = 30) -> dict[str, str]:
+    """`mistral execution-get` until the execution is no longer RUNNING: its columns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = json.loads(run_cli("mistral", "execution-get", execution_id, "-f", "json",
+                                   mistral_url=mistral_url, cwd=cwd))
+        if shown["State"] not in ("IDLE", "RUNNING") or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.5)
+
+
+def run_by_hand(workflow_file: Path, workflow_name: str, mistral_url: str,
+                namespace: str = "") -> str:
+    """`mistral workflow-create` and `mistral execution-create`: the new execution's id."""
+    where = ["--namespace", namespace] if namespace else []
+    cwd = workflow_file.parent
+    run_cli("mistral", "workflow-create", str(workflow_file), *where,
+            mistral_url=mistral_url, cwd=cwd)
+    created = json.loads(run_cli("mistral", "execution-create", workflow_name, *where,
+                                 "-f", "json", mistral_url=mistral_url, cwd=cwd))
+    return created["ID"]
+
+
+def test_a_workflow_of_an_unregistered_vim_ends_in_error_saying_how_to_register_it(
+        e2e, mistral_server, tmp_path):
+    """An operator runs a generated workflow by hand, with a conductor running (its
+    reconciler on, at the default interval) but the VIM never registered."""
+    setup, mistral, _log = e2e
+    setup(reconcile_interval=60)
+    vim_id, url = str(uuid.uuid4()), mistral_server.url
+    (tmp_path / "vim.yaml").write_text(yaml.safe_dump(_vim_config("127.0.0.1")))
+    run_cli("nfvmon", "generate", "vim", "vim.yaml", "--vim-id", vim_id, "-o", "wf.yaml",
+            mistral_url=url, cwd=tmp_path)
+    started = time.monotonic()
+    execution_id = run_by_hand(tmp_path / "wf.yaml", f"vim_id_{vim_id}", url)
+    try:
+        end = mistral_execution_end(execution_id, url, tmp_path)
+        assert end["State"] == "ERROR"
+        assert time.monotonic() - started < 20
+        assert (f"VIM {vim_id} is not registered with this nfvmon: run nfvmon vim register "
+                f"CONFIG --deploy external, or deploy through nfvmon") in end["State info"]
+    finally:
+        mistral.executions.delete(execution_id, force=True)
+        mistral.workflows.delete(f"vim_id_{vim_id}")
+
+
+def test_an_old_execution_of_a_redeployed_monitor_ends_in_error_superseded(
+        e2e, mistral_server, tmp_path):
+    """The definition of a redeployed monitor, run again by hand (in a namespace of its
+    own: the current one keeps its name): its action is superseded and says so."""
+    setup, mistral, _log = e2e
+    lifecycle, store = setup(reconcile_interval=60)
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    first = store.get_monitor(VIM, vim_id)
+    (tmp_path / "old.yaml").write_text(mistral.workflows.get(first.workflow_name).definition)
+    execution_id = None
+    try:
+        lifecycle.redeploy(VIM, vim_id)
+        second = store.get_monitor(VIM, vim_id)
+        execution_id = run_by_hand(tmp_path / "old.yaml", first.workflow_name,
+                                   mistral_server.url, namespace="superseded")
+        end = mistral_execution_end(execution_id, mistral_server.url, tmp_path)
+        assert end["State"] == "ERROR"
+        assert (f"VIM {vim_id}: this monitor (action {first.action_id}) was superseded by a "
+                f"newer one; nothing to do") in end["State info"]
+        assert mistral.executions.get(second.execution_id).state == "RUNNING"
+        assert store.get_monitor(VIM, vim_id).action_id == second.action_id
+    finally:
+        lifecycle.deregister_vim(vim_id)
+        if execution_id is not None:
+            mistral.executions.delete(execution_id, force=True)
+            mistral.workflows.delete(first.workflow_name, namespace="superseded")
+
+
+def test_a_killed_monitor_ends_in_success_with_its_reason(e2e):
+    setup, mistral, _log = e2e
+    lifecycle, store = setup(reconcile=False)  # nothing re-creates the ended monitor
+    vim_id = lifecycle.register_vim(_vim_config("127.0.0.1"), "vim.yaml")
+    try:
+        assert wait_for(lambda: store.get_vim(vim_id).status == "REACHABLE")
+        monitor = store.get_monitor(VIM, vim_id)
+        lifecycle.control.kill({}, monitor.action_id)
+        assert wait_for(lambda: mistral.executions.get(monitor.execution_id).state
+                        != "RUNNING")
+        execution = mistral.executions.get(monitor.execution_id)
+        assert execution.state == "SUCCESS"
+        (task,) = mistral.tasks.list(workflow_execution_id=monitor.execution_id)
+        (action_ex,) = mistral.action_executions.list(task_execution_id=task.id)
+        output = json.loads(mistral.action_executions.get(action_ex.id).output)["result"]
+        assert (output["reason"], output["status"]) == ("killed", "REACHABLE")
+    finally:
+        lifecycle.deregister_vim(vim_id)
 
 
 def test_register_monitor_and_deregister_a_vim(e2e):

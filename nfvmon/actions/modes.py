@@ -82,12 +82,15 @@ async def _run_then_complete(monitor, action_execution_id: str) -> None:
 
 
 async def complete_in_mistral(engine, action_execution_id: str, ended: dict[str, Any]) -> bool:
-    """Tell Mistral the action ended (SUCCESS, or ERROR with one line for an error or a
-    refusal, as to_result says), retrying with back-off while Mistral is unreachable. True
-    once Mistral has it or no longer knows the action execution (deleted with its workflow
-    execution)."""
+    """Tell Mistral the action ended (SUCCESS with the end, or ERROR with `{"error": one
+    line}` for an error or a refusal, as to_result says), retrying with back-off while
+    Mistral is unreachable. True once Mistral has it or no longer knows the action
+    execution (deleted with its workflow execution)."""
     reason = ended["reason"]
-    state, output = ("ERROR", mistral_error(reason)) if is_error(reason) else ("SUCCESS", ended)
+    # Mistral takes only a mapping as the output (a bare string is refused and the execution
+    # would stay RUNNING); the task's state_info is then that mapping as text, the line in it.
+    state, output = (("ERROR", {"error": mistral_error(reason)}) if is_error(reason)
+                     else ("SUCCESS", ended))
     delay = 1.0
     for attempt in range(COMPLETION_ATTEMPTS):
         try:
