@@ -70,12 +70,28 @@ def main() -> int:
         with FaultRun(settings, work) as run:
             run.inject_all()
             figures = run.figures()
+    print(f"nfvmon {_source_version()}")
     print(f"fault suite: {settings.targets} targets, {settings.rounds} round(s), "
           f"checkin_interval {settings.checkin_interval} s x {settings.checkin_missed_limit}"
           f" + reconcile_interval {settings.reconcile_interval} s, run_mode "
           f"{settings.run_mode}, {time.monotonic() - started:.0f} s in all")
     print(fault_report.render(figures))
     return 0 if figures.goals_met() else 1
+
+
+def _source_version() -> str:
+    """The commit measured, and whether nfvmon/ had changes not committed."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "nfvmon"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "(not a git checkout)"
+    return f"at {commit}" + (" with uncommitted changes in nfvmon/" if dirty else "")
 
 
 if __name__ == "__main__":

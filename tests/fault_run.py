@@ -326,8 +326,24 @@ class FaultRun:
             events.setdefault(row.resource_id, []).append(fault_report.EventRow(
                 row.resource_id, row.created_at.timestamp(), row.event_type, row.state,
                 row.details or {}))
+        self._dump(rows)
         final = {vnf.id: (vnf.status, vnf.mgmt_ips) for vnf in self.store.list_vnfs()}
         alive = {ip for _vnf, (_s, ips) in final.items() for vdu in ips.values()
                  for ip in vdu if self.farm.alive(ip)}
         return fault_report.analyse(events, self.kills, list(self.farm.history), final,
                                     alive, self.convergence, self.s.bound)
+
+    def _dump(self, rows) -> None:
+        """The run's events, kills and respawns as JSON in the work directory, to read
+        after the databases are gone."""
+        import dataclasses
+        import json
+
+        (self.work / "events.json").write_text(json.dumps(
+            [{"id": r.id, "resource_id": r.resource_id, "at": r.created_at.isoformat(),
+              "type": r.event_type, "state": r.state, "details": r.details} for r in rows],
+            indent=1, default=str))
+        (self.work / "truth.json").write_text(json.dumps(
+            {"kills": [dataclasses.asdict(k) for k in self.kills],
+             "respawns": [dataclasses.asdict(r) for r in self.manager.respawns],
+             "history": self.farm.history}, indent=1))

@@ -77,9 +77,10 @@ def test_a_failure_naming_an_old_address_or_a_live_target_is_a_stale_write():
 #: to fail (strict: once fixed, the mark must go).
 KNOWN_DEFECTS = {
     "postgres_terminate": (
-        "a status write on a pooled connection that PostgreSQL terminated answers "
-        "'error: internal error in execute_policy_action', and the monitor drops that "
-        "report for good: the VNF stays ACTIVE on a dead target"),
+        "the first statement on each pooled connection that PostgreSQL terminated raises: "
+        "a monitor's failure report is answered 'error: internal error in "
+        "execute_policy_action' and dropped for good (the VNF stays ACTIVE on a dead "
+        "target), or a respawn 'crashes' and leaves the VNF in ERROR"),
 }
 
 
