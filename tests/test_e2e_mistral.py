@@ -378,7 +378,7 @@ def test_deregister_works_when_mistral_already_lost_the_workflow(e2e):
     mistral.executions.delete(monitor.execution_id, force=True)
     mistral.workflows.delete(monitor.workflow_name)
     assert lifecycle.deregister_vim(vim_id)
-    assert lifecycle.deregister_vim(vim_id) is False
+    assert not lifecycle.deregister_vim(vim_id)  # a Removal: false when nothing existed
     assert store.get_vim(vim_id) is None
     assert wait_for(lambda: _action_ended(log_path, monitor.action_id))
 
