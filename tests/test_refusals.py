@@ -8,7 +8,7 @@ import pytest
 from nfvmon.conductor_rpc import client
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
-from nfvmon.db.api import VIM, VNF
+from nfvmon.db.api import EXTERNAL, VIM, VNF
 
 
 @pytest.fixture
@@ -39,6 +39,15 @@ def test_an_old_action_of_a_redeployed_monitor_is_superseded(endpoint, store):
     assert store.check_in("old") is None  # what the action got: bad_action
     assert _refusal(endpoint, "old", "vim", "vim-1") == (
         "VIM vim-1: this monitor (action old) was superseded by a newer one; nothing to do")
+
+
+def test_a_superseded_external_monitor_says_which_workflow_to_deploy(endpoint, store):
+    """nfvmon deploys no replacement of an operator's deployment: the operator must."""
+    store.create_vim("vim-1", target="127.0.0.1", action_id="old", deployment=EXTERNAL)
+    store.set_action(VIM, "vim-1", "new")  # vim update
+    assert _refusal(endpoint, "old", "vim", "vim-1") == (
+        "VIM vim-1: this monitor (action old) was superseded by a newer one; deploy its "
+        "current workflow if it is not running (nfvmon vim workflow vim-1)")
 
 
 def test_a_monitor_being_removed_was_stopped(endpoint, store):

@@ -22,7 +22,7 @@ from nfvmon.conductor_rpc import client, refusals, rpc_args, states
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_runner import PolicyJob, PolicyRunner
 from nfvmon.conductor_rpc.rpc_args import BadRequest
-from nfvmon.db.api import VIM, VNF, Store
+from nfvmon.db.api import EXTERNAL, VIM, VNF, Store
 
 LOG = logging.getLogger(__name__)
 
@@ -136,8 +136,10 @@ class ConductorEndpoint:
             return refusals.Facts(exists=False, removed=bool(history) and
                                   history[-1].event_type == "DELETE")
         monitor = self._store.get_monitor(resource_type, resource_id)
-        return refusals.Facts(exists=True,
-                              current_action=monitor.action_id if monitor else None)
+        if monitor is None:
+            return refusals.Facts(exists=True)
+        return refusals.Facts(exists=True, current_action=monitor.action_id,
+                              external=monitor.deployment == EXTERNAL)
 
     def _is_current(self, vnf_id: str, action_id: str) -> bool:
         monitor = self._store.get_monitor(VNF, vnf_id)

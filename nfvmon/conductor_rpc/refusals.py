@@ -32,6 +32,9 @@ class Facts:
     current_action: str | None = None
     #: It is gone, and its history ends with its removal (deregistered, deleted).
     removed: bool = False
+    #: Its monitor is deployed by the operator (`--deploy external`): nfvmon deploys no
+    #: replacement, the operator does.
+    external: bool = False
 
 
 def kind(facts: Facts, action_id: str) -> str:
@@ -53,8 +56,10 @@ def message(resource_type: str, resource_id: str, action_id: str, facts: Facts) 
     if refusal == STOPPED:
         return f"{what}: its monitoring was stopped ({_STOPPED[resource_type]})"
     if refusal == SUPERSEDED:
+        todo = (f"deploy its current workflow if it is not running (nfvmon {resource_type} "
+                f"workflow {resource_id})" if facts.external else "nothing to do")
         return (f"{what}: this monitor (action {action_id}) was superseded by a newer one; "
-                f"nothing to do")
+                f"{todo}")
     # Refused a moment ago, current now (registered meanwhile): this action ends all the same.
     return (f"{what}: this monitor (action {action_id}) was refused just before it became "
             f"current; run it again")
