@@ -244,17 +244,24 @@ class FakeMistral:
         self.executions = self._Executions(items)
 
 
-def test_reconciler_deletes_failed_executions_of_nfvmon_workflows_only(store):
+def test_reconciler_deletes_failed_executions_of_workflows_nfvmon_deploys_only(store):
+    """Not an operator's (external), nor one of a resource nfvmon does not know (a refused
+    run, whose state_info says why): those are theirs to read."""
     from types import SimpleNamespace
 
     from nfvmon.conductor_rpc.reconciler import Reconciler
     from nfvmon.lifecycle import MistralBackend
 
-    client = FakeMistral([SimpleNamespace(id="e1", state="ERROR", workflow_name="vim_id_x"),
-                          SimpleNamespace(id="e2", state="ERROR", workflow_name="payroll"),
-                          SimpleNamespace(id="e3", state="RUNNING", workflow_name="vnf_id_y"),
-                          SimpleNamespace(id="e4", state="ERROR", workflow_name="vnf_id_z")])
+    ours = Lifecycle(store, RecordingBackend()).register_vim(VIM_CONFIG, "vim.yaml")
+    theirs = Lifecycle(store, RecordingBackend()).register_vim(VIM_CONFIG, "vim.yaml",
+                                                               deployment="external")
+    client = FakeMistral([
+        SimpleNamespace(id="e1", state="ERROR", workflow_name=f"vim_id_{ours}"),
+        SimpleNamespace(id="e2", state="ERROR", workflow_name="payroll"),
+        SimpleNamespace(id="e3", state="RUNNING", workflow_name=f"vim_id_{ours}"),
+        SimpleNamespace(id="e4", state="ERROR", workflow_name=f"vim_id_{theirs}"),
+        SimpleNamespace(id="e5", state="ERROR", workflow_name="vnf_id_unregistered")])
     lifecycle = Lifecycle(store, MistralBackend("http://unused", client=client))
     Reconciler(lifecycle, checkin_interval=60, missed_limit=3, interval=60).run_once()
-    assert client.executions.deleted == [("e1", True), ("e4", True)]
+    assert client.executions.deleted == [("e1", True)]
     MistralBackend("http://unused", client=client).remove_execution("e1")  # gone: fine

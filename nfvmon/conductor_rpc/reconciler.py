@@ -14,13 +14,12 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from nfvmon.db.api import EXTERNAL
+from nfvmon.db.api import EXTERNAL, NFVMON
 from nfvmon.db.models import utcnow
 from nfvmon.errors import UndeployableState
 
 LOG = logging.getLogger(__name__)
 
-NFVMON_WORKFLOW_PREFIXES = ("vim_id_", "vnf_id_")
 
 
 def mark_lost_monitors(store, grace: timedelta, now: datetime | None = None) -> list[tuple]:
@@ -75,11 +74,15 @@ class Reconciler:
         return recreated
 
     def _clean_failed_executions(self) -> None:
+        """Delete executions in ERROR of the workflows nfvmon deploys itself. Not an
+        operator's (external) nor one of a resource nfvmon does not know: those failed
+        with a line saying why (a refusal), which is theirs to read."""
         backend = self.lifecycle.backend
         if not hasattr(backend, "failed_executions"):
             return
         try:
-            for execution_id in backend.failed_executions(NFVMON_WORKFLOW_PREFIXES):
+            ours = self.lifecycle.store.workflow_names(NFVMON)
+            for execution_id in backend.failed_executions(ours):
                 backend.remove_execution(execution_id)
                 LOG.info("deleted failed Mistral execution %s", execution_id)
         except Exception as exc:  # noqa: BLE001 - Mistral down: next round

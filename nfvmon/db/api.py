@@ -186,6 +186,12 @@ class Store:
                                                   "action_id": monitor.action_id}))
             return marked
 
+    def workflow_names(self, deployment: str) -> set[str]:
+        """The workflow names of the monitors of one kind of deployment."""
+        with self._sessions() as session:
+            return set(session.scalars(select(Monitor.workflow_name).where(
+                Monitor.deployment == deployment, Monitor.workflow_name.is_not(None))))
+
     def lost_monitors(self) -> dict[str, int]:
         """How many monitors are lost now, by resource type (for the metric)."""
         with self._sessions() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from nfvmon.generator import GeneratedWorkflow
@@ -104,10 +105,10 @@ class MistralBackend:
             self.remove_execution(execution.id)
         self._ignore_missing(lambda: self._client.workflows.delete(workflow_name))
 
-    def failed_executions(self, prefixes: tuple[str, ...]) -> list[str]:
-        """Ids of executions in ERROR whose workflow name starts with one of `prefixes`."""
+    def failed_executions(self, workflow_names: Collection[str]) -> list[str]:
+        """Ids of executions in ERROR of the workflows named."""
         return [execution.id for execution in self._client.executions.list(state="ERROR")
-                if execution.workflow_name.startswith(prefixes)]
+                if execution.workflow_name in workflow_names]
 
     def execution_state(self, execution_id: str) -> str | None:
         """RUNNING, SUCCESS, ERROR, ...; None when Mistral has no such execution."""
