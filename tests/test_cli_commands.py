@@ -205,3 +205,17 @@ def test_register_prints_the_new_id_alone_and_what_to_run_on_stderr(database, tm
                             "--config-file", str(conf))
     assert status == 0, err
     assert set(json.loads(out)) == {"id", "deployment", "workflow", "name", "action_id"}
+
+
+def test_a_generator_bug_is_one_line_asking_for_a_report_and_exit_70(monkeypatch, capsys):
+    from nfvmon.errors import GeneratorBug
+
+    def broken(*args, **kwargs):
+        raise GeneratorBug("rendered workflow does not parse back")
+
+    monkeypatch.setattr("nfvmon.generator.vim_workflow", broken)
+    status, out, err = _run(capsys, "generate", "vim", str(ROOT / "samples" / "vim-config.yaml"),
+                            "--vim-id", "v1")
+    assert (status, out) == (70, "")
+    assert err == ("nfvmon: internal error (please report): rendered workflow does not parse "
+                   "back\n")
