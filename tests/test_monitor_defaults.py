@@ -110,3 +110,31 @@ def test_the_config_files_monitor_options_reach_every_workflow_the_lifecycle_mak
     redeployed = {w.name: _task_input(w) for w in backend.deployed[3:]}
     assert redeployed[f"vim_id_{vim_id}"]["count"] == 7
     assert redeployed[f"vnf_id_{vnf_id}"]["policies"][0]["parameters"]["retry"] == 4
+
+
+def test_generate_with_a_config_file_takes_its_monitor_options(tmp_path, capsys):
+    """`nfvmon generate vim|vnf --config-file F`: F's [monitor] options fill what the input
+    leaves out; without it the built-in defaults do."""
+    from nfvmon.cli import main
+
+    (tmp_path / "vim.yaml").write_text(yaml.safe_dump(VIM_CONFIG))
+    (tmp_path / "vnfd.yaml").write_text(yaml.safe_dump(VNFD))
+    conf = tmp_path / "nfvmon.conf"
+    conf.write_text("[monitor]\nvim_count = 7\nping_interval = 4\n")
+    generated = {}
+    for kind, source, extra in (("vim", "vim.yaml", ["--vim-id", "v1"]),
+                                ("vnf", "vnfd.yaml", ["--vnf-id", "v1", "--mgmt-ip",
+                                                      "VDU1=127.0.0.2"])):
+        for with_conf in (True, False):
+            argv = ["generate", kind, str(tmp_path / source), *extra, "--action-id",
+                    ACTION_ID] + (["--config-file", str(conf)] if with_conf else [])
+            assert main(argv) == 0
+            text = capsys.readouterr().out
+            (task,) = yaml.safe_load(text)[f"{kind}_id_v1"]["tasks"].values()
+            generated[kind, with_conf] = task["input"]
+    assert generated["vim", True]["count"] == 7
+    assert generated["vim", False]["count"] == defaults.VIM_MONITOR_DEFAULTS["count"]
+    (policy,) = generated["vnf", True]["policies"]
+    assert policy["parameters"]["interval"] == 4 and policy["parameters"]["count"] == 2
+    (policy,) = generated["vnf", False]["policies"]
+    assert policy["parameters"]["interval"] == defaults.VNF_MONITOR_DEFAULTS["ping"]["interval"]
