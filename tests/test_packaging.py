@@ -35,6 +35,19 @@ def test_wheel_ships_templates_schemas_and_entry_points(wheel):
     assert not any(name.startswith("tests/") for name in names)
 
 
+def test_wheel_ships_the_license_and_the_operators_files(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert any(name.endswith(".dist-info/licenses/LICENSE") or
+               name.endswith(".dist-info/LICENSE") for name in names), sorted(names)
+    data = {name.split(".data/data/", 1)[1] for name in names if ".data/data/" in name}
+    assert data == {
+        "share/nfvmon/nfvmon.conf.sample", "share/nfvmon/logging.conf.sample",
+        "share/nfvmon/systemd/nfvmon-conductor.service",
+        "share/nfvmon/systemd/mistral-executor.service.d/nfvmon.conf",
+        "share/nfvmon/prometheus/nfvmon-alerts.yaml", "share/nfvmon/grafana/nfvmon.json"}
+
+
 def test_installed_wheel_generates_outside_the_source_tree(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
