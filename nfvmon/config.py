@@ -15,7 +15,7 @@ import socket
 
 from oslo_config import cfg
 
-from nfvmon import defaults
+from nfvmon import defaults, mistral_api
 
 DEFAULT_STATE_PATH = os.path.join("~", ".local", "state", "nfvmon")
 
@@ -60,7 +60,8 @@ conductor_opts = [
                help="A monitor that missed this many check-ins in a row is considered dead."),
     cfg.BoolOpt("reconcile", default=True,
                 help="Re-create monitors that stopped checking in, and delete failed "
-                     "Mistral executions of nfvmon workflows (needs [mistral] url)."),
+                     "Mistral executions of nfvmon workflows (needs [mistral] url or "
+                     "auth_type)."),
     cfg.IntOpt("reconcile_interval", default=60, min=1,
                help="Seconds between reconcile rounds, and between the rounds in which "
                     "a conductor takes over policy actions whose conductor died."),
@@ -101,19 +102,23 @@ vnf_manager_opts = [
 
 mistral_opts = [
     cfg.URIOpt("url", schemes=["http", "https"],
-               help="Mistral's API endpoint, for example http://127.0.0.1:8989/v2. The "
-                    "lifecycle commands use it (default: that local one); the conductor's "
-                    "reconciler and the actions' execution check run only when it is set."),
+               help="Mistral's API endpoint, for example http://127.0.0.1:8989/v2; with "
+                    "auth_type set, the catalog's workflowv2 endpoint is used when this is "
+                    "not set. The lifecycle commands use it (default: that local one); the "
+                    "conductor's reconciler and the actions' execution check run only when "
+                    "this or auth_type is set."),
     cfg.StrOpt("auth_token", secret=True,
-               help="A token for Mistral's API when it has authentication on."),
+               help="Development only: a fixed token for Mistral's API, used when auth_type "
+                    "is not set. It is never renewed; set auth_type (password, ...) and its "
+                    "options to have Keystone's tokens renewed before they expire."),
     cfg.StrOpt("run_mode", default=defaults.SYNC, choices=list(defaults.RUN_MODES),
                help="How the monitor actions run on Mistral's executors. sync: each holds "
                     "an executor thread while it runs, so an executor hosts at most "
                     "executor_thread_pool_size monitors (64 by default). async: each returns "
                     "its thread at once and runs on nfvmon's engine, 1,000+ per executor; "
-                    "the executors' nfvmon configuration then needs [mistral] url, to "
-                    "report the end of each action."),
-]
+                    "the executors' nfvmon configuration then needs [mistral] url or "
+                    "auth_type, to report the end of each action."),
+] + mistral_api.keystone_opts()
 
 
 def _monitor_opts() -> list[cfg.Opt]:
@@ -154,7 +159,9 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """For oslo-config-generator (entry point `oslo.config.opts`, namespace `nfvmon`)."""
-    return [("DEFAULT" if group is None else group, list(opts)) for group, opts in GROUPS.items()]
+    listed = [("DEFAULT" if group is None else group, list(opts))
+              for group, opts in GROUPS.items()]
+    return listed + [("mistral", mistral_api.password_opts())]
 
 
 def state_path(conf: cfg.ConfigOpts) -> str:

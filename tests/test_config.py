@@ -29,14 +29,14 @@ def test_sample_config_lists_every_nfvmon_option_with_its_default():
     sample = _sample_options()
     for group, opts in config.list_opts():
         for opt in opts:
-            assert opt.name in sample.get(group, {}), (
-                f"[{group}] {opt.name} missing from {SAMPLE.name}: regenerate it with "
+            assert opt.dest in sample.get(group, {}), (
+                f"[{group}] {opt.dest} missing from {SAMPLE.name}: regenerate it with "
                 "oslo-config-generator --config-file etc/oslo-config-generator/nfvmon.conf")
             if opt.default is not None and opt.sample_default is None \
                     and not isinstance(opt.default, list):
                 default = str(opt.default)
                 expected = default.lower() if isinstance(opt.default, bool) else default
-                assert sample[group][opt.name] == expected, (group, opt.name)
+                assert sample[group][opt.dest] == expected, (group, opt.dest)
 
 
 def test_monitor_options_come_from_the_single_source_of_defaults():

@@ -9,10 +9,10 @@ async (task input `run_mode: async`): `is_sync()` is False, so `run()` starts th
 the engine and returns the thread at once; one executor then hosts as many monitors as the
 engine can probe (1,000+). Mistral watches no asynchronous action: the monitor reports its
 own end through Mistral's action-execution API (`PUT /v2/action_executions/<id>`, which
-needs `[mistral] url` in the executor's nfvmon configuration), and the conductor's check-in
-is the watchdog: a monitor whose executor died stops checking in and the conductor's
-reconciler re-creates it. Mistral calls `is_sync()` on its engine, before any executor is
-chosen, which is why the mode is a task input and not executor configuration.
+needs `[mistral] url` or Keystone's options in the executor's nfvmon configuration), and the
+conductor's check-in is the watchdog: a monitor whose executor died stops checking in and
+the conductor's reconciler re-creates it. Mistral calls `is_sync()` on its engine, before
+any executor is chosen, which is why the mode is a task input and not executor configuration.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ def run_monitor(monitor, run_mode: str, context) -> actions.Result | None:
     if run_mode != ASYNC:
         return to_result(engine.submit(monitor.run()).result())
     action_execution_id = action_execution_id_of(context)
-    if not engine.settings.mistral_url:
-        return actions.Result(error="run_mode async needs [mistral] url in the nfvmon "
-                                    "configuration of Mistral's executors")
+    if engine.mistral_access is None:
+        return actions.Result(error="run_mode async needs [mistral] url, or auth_type and "
+                                    "its options (Keystone), in the nfvmon configuration of "
+                                    "Mistral's executors")
     if not action_execution_id:
         return actions.Result(error="run_mode async runs only inside Mistral (no action "
                                     "execution id in the context)")

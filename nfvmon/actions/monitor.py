@@ -159,8 +159,7 @@ class Monitor:
     async def _execution_gone(self) -> bool:
         """True when Mistral says our workflow execution does not exist (deleted while the
         conductor still had us as current: a lost deregistration, a manual delete)."""
-        url = self.engine.settings.mistral_url
-        if not url or not self.execution_id:
+        if self.engine.mistral_access is None or not self.execution_id:
             return False
 
         def ask() -> bool:

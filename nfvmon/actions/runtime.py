@@ -8,7 +8,9 @@ control hub (control.py) delivers every monitor's kill and update messages.
 
 Settings come from nfvmon's configuration on the executor host, never from the workflow (so
 no broker password is stored in Mistral): the file named by NFVMON_CONFIG_FILE, else
-/etc/nfvmon/nfvmon.conf; without `transport_url` there, Mistral's own is used.
+/etc/nfvmon/nfvmon.conf; without `transport_url` there, Mistral's own is used. Its
+`[mistral]` options (a URL, or Keystone's: auth_type, auth_url, username, ...) say how the
+actions reach Mistral's API; one keystoneauth session per process serves every thread.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Settings:
     #: Mistral's API: when set, a monitor whose workflow execution is gone ends itself.
     mistral_url: str | None = None
     mistral_auth_token: str | None = None
+    #: How to reach Mistral's API (nfvmon.mistral_api.Access); else mistral_url is used.
+    mistral: Any = None
     #: How long a starting monitor waits for its control queue before probing anyway.
     control_wait: float = 10.0
 
@@ -45,7 +49,7 @@ class Settings:
 def load_settings() -> Settings:
     from oslo_config import cfg
 
-    from nfvmon import config
+    from nfvmon import config, mistral_api
 
     conf = cfg.ConfigOpts()
     config.register_opts(conf)
@@ -55,7 +59,9 @@ def load_settings() -> Settings:
     return Settings(transport_url=conf.transport_url, topic=conf.conductor.topic,
                     checkin_interval=float(conf.conductor.checkin_interval),
                     mistral_url=conf.mistral.url,
-                    mistral_auth_token=conf.mistral.auth_token)
+                    mistral_auth_token=conf.mistral.auth_token,
+                    mistral=(mistral_api.Access(conf) if mistral_api.configured(conf)
+                             else None))
 
 
 class Engine:
@@ -72,6 +78,13 @@ class Engine:
         self._transport_lock = threading.Lock()
         self._control = None
         self._local = threading.local()
+        #: How the actions reach Mistral's API; None when the configuration names no Mistral.
+        self.mistral_access = settings.mistral
+        if self.mistral_access is None and settings.mistral_url:
+            from nfvmon.mistral_api import Access
+
+            self.mistral_access = Access(url=settings.mistral_url,
+                                         auth_token=settings.mistral_auth_token)
         self._thread = threading.Thread(target=self.loop.run_forever, name="nfvmon-engine",
                                         daemon=True)
         self._thread.start()
@@ -95,14 +108,11 @@ class Engine:
 
     def mistral(self):
         """A Mistral API client for the calling thread (of the blocking pool), kept so its
-        HTTP connection is reused: a client per call costs a TCP connection per call."""
+        HTTP connection is reused: a client per call costs a TCP connection per call. Their
+        Keystone token is the process's one (mistral_api.Access), renewed by keystoneauth."""
         client = getattr(self._local, "mistral", None)
         if client is None:
-            from mistralclient.api import client as mistral_client
-
-            client = self._local.mistral = mistral_client.client(
-                mistral_url=self.settings.mistral_url,
-                auth_token=self.settings.mistral_auth_token)
+            client = self._local.mistral = self.mistral_access.client()
         return client
 
     @property

@@ -40,8 +40,7 @@ def open_lifecycle(files: Sequence[str] | None):
     store = _store(conf, write=True)
     transport = rpc_transport(conf)
     check_login(conf)
-    backend = MistralBackend(conf.mistral.url or config.DEFAULT_MISTRAL_URL,
-                             conf.mistral.auth_token)
+    backend = MistralBackend.from_conf(conf, default_url=config.DEFAULT_MISTRAL_URL)
     return Lifecycle(store, backend, MonitorControlAPI(transport),
                      run_mode=conf.mistral.run_mode,
                      monitor_defaults=config.all_monitor_defaults(conf),

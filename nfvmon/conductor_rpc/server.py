@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import oslo_messaging as messaging
 
-from nfvmon import config
+from nfvmon import config, mistral_api
 from nfvmon.conductor_rpc import client, states
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
@@ -67,7 +67,8 @@ class Conductor:
                                               mark_lost_monitors(self.store, grace)))
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.reconciler = (self._reconciler(conf)
-                           if conf.conductor.reconcile and conf.mistral.url else None)
+                           if conf.conductor.reconcile and mistral_api.configured(conf)
+                           else None)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
             [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
@@ -76,8 +77,7 @@ class Conductor:
         from nfvmon.conductor_rpc.reconciler import Reconciler
         from nfvmon.lifecycle import Lifecycle, MistralBackend
 
-        lifecycle = Lifecycle(self.store, MistralBackend(conf.mistral.url,
-                                                         conf.mistral.auth_token),
+        lifecycle = Lifecycle(self.store, MistralBackend.from_conf(conf),
                               client.MonitorControlAPI(self.transport),
                               run_mode=conf.mistral.run_mode,
                               monitor_defaults=config.all_monitor_defaults(conf))

@@ -74,14 +74,32 @@ class MistralBackend:
     remove: `executions.delete(force=True)` (a RUNNING execution cannot be deleted without it,
     the reference implementation's bug 11) and `workflows.delete`; what Mistral has already
     lost is fine.
+
+    The client is made on first use (through `mistral_api.Access`): a conductor or a command
+    that never calls Mistral never asks Keystone, and one that could not reach it asks again
+    on its next call.
     """
 
-    def __init__(self, url: str, auth_token: str | None = None, client=None):
-        if client is None:
-            from mistralclient.api import client as mistral_client
+    def __init__(self, url: str | None = None, auth_token: str | None = None, client=None,
+                 access=None):
+        from nfvmon.mistral_api import Access
 
-            client = mistral_client.client(mistral_url=url, auth_token=auth_token)
-        self._client = client
+        self._access = access or Access(url=url, auth_token=auth_token)
+        self._made = client
+
+    @classmethod
+    def from_conf(cls, conf, default_url: str | None = None) -> MistralBackend:
+        """The Mistral the `[mistral]` options name (Keystone's catalog, `url`, else
+        `default_url`); a missing or unknown auth option is a MistralAccessError now."""
+        from nfvmon.mistral_api import Access
+
+        return cls(access=Access(conf, default_url))
+
+    @property
+    def _client(self):
+        if self._made is None:
+            self._made = self._access.client()
+        return self._made
 
     def deploy(self, workflow: GeneratedWorkflow) -> str:
         self._ignore_missing(lambda: self._client.workflows.delete(workflow.name))
