@@ -2,8 +2,9 @@
 
 Each key (the VIM, or one VNF target) holds only its newest payload: a conductor that comes
 back after an outage gets the current state, not a backlog of stale transitions. A failed
-delivery (RPC timeout, broker restart, conductor down) is retried with bounded, jittered
-exponential back-off while probing goes on. `bad_action` stops the monitor.
+delivery (RPC timeout, broker restart, conductor down, or an internal error of the
+conductor's: its database went away) is retried with bounded, jittered exponential
+back-off while probing goes on. `bad_action` stops the monitor.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from nfvmon import protocol
+
 LOG = logging.getLogger(__name__)
 
-BAD_ACTION = "bad_action"
+BAD_ACTION = protocol.BAD_ACTION
+
+
+class ConductorFault(Exception):
+    """The conductor answered an error of its own (`error: internal error ...`)."""
 
 
 class Reporter:
@@ -49,12 +56,15 @@ class Reporter:
             key, payload = next(iter(self._latest.items()))
             try:
                 answer = await self._send(payload)
+                if protocol.is_transient_error(answer):
+                    raise ConductorFault(answer)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every delivery fault is transient here
                 self.failures += 1
-                LOG.warning("conductor unreachable (%s); retrying in about %.0f s",
-                            type(exc).__name__, delay)
+                LOG.warning("conductor unreachable or failing (%s); retrying in about %.0f s",
+                            str(exc)[:200] if isinstance(exc, ConductorFault)
+                            else type(exc).__name__, delay)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, self._maximum)
                 continue
@@ -63,6 +73,6 @@ class Reporter:
                 del self._latest[key]
             if answer == BAD_ACTION:
                 return BAD_ACTION
-            if isinstance(answer, str) and answer.startswith("error"):
-                LOG.error("conductor refused %r: %s", payload, answer)
+            if protocol.is_error(answer):
+                LOG.error("conductor refused %.300r: %.300s", payload, answer)
             self._on_answer(payload, answer)

@@ -16,6 +16,9 @@ from typing import Any
 
 import oslo_messaging as messaging
 
+# Answers the conductor gives besides a status: nfvmon.protocol spells them.
+from nfvmon.protocol import BAD_ACTION, ERROR_PREFIX, INTERNAL_ERROR, OK, RESYNC  # noqa: F401
+
 EXCHANGE = "nfvmon"
 #: What every call and cast is sent as, unless it names a newer version: a conductor of any
 #: 1.x answers it, so actions and conductors of different releases work together.
@@ -26,11 +29,6 @@ REFUSAL_VERSION = "1.1"
 DEFAULT_TOPIC = "nfvmon_conductor"
 KILL_TOPIC = "KILL_ACTION"
 
-# Answers the conductor gives besides a status.
-BAD_ACTION = "bad_action"
-OK = "ok"
-RESYNC = "resync"
-ERROR_PREFIX = "error: "
 #: The longest `refusal` answer: one line naming the resource, the action and what to do.
 MAX_REFUSAL = 400
 

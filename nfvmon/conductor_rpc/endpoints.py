@@ -44,7 +44,7 @@ def _rpc(method):
             return client.ERROR_PREFIX + reason
         except Exception:  # noqa: BLE001 - one bad call must not take the server down
             LOG.exception("%s failed", method.__name__)
-            return client.ERROR_PREFIX + f"internal error in {method.__name__}"
+            return client.INTERNAL_ERROR + f" in {method.__name__}"
         finally:
             self._metrics.rpc_seconds.labels(method.__name__).observe(
                 time.perf_counter() - started)

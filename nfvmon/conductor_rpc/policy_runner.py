@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.plugin_threads import PluginThreads
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
@@ -37,6 +39,8 @@ LOG = logging.getLogger(__name__)
 
 #: Added to every job deadline: the owner's own timer, not a rival, should end a slow job.
 DEADLINE_GRACE = 5.0
+#: Seconds before a job that met a database error is decided again.
+DB_RETRY_DELAY = 2.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,14 @@ class PolicyRunner:
         release = True
         try:
             release = step(job)
+        except DBAPIError as exc:
+            # The database went away mid-job: nothing to blame the VNF for. Decide the job
+            # again shortly (its row keeps it safe meanwhile, should this conductor die).
+            LOG.warning("VNF %s: database error during %s (%s); deciding it again in %g s",
+                        job.vnf_id, job.action_name, str(exc).splitlines()[0][:200],
+                        DB_RETRY_DELAY)
+            self._schedule(job, DB_RETRY_DELAY)
+            release = False
         except Exception:  # noqa: BLE001 - the runner must survive anything a job does
             LOG.exception("policy action %s for VNF %s crashed", job.action_name, job.vnf_id)
             self._write(job, states.ERROR, f"policy action {job.action_name} crashed",

@@ -20,7 +20,10 @@ def make_engine(url: str) -> Engine:
             # libpq waits for an unanswered SYN for minutes: a server that is down must
             # fail a call (and `db upgrade`) in seconds, not hang it.
             connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT
-        return create_engine(url, pool_recycle=3600, future=True, connect_args=connect_args)
+        # pool_pre_ping: a pooled connection the server closed (a restart, an operator's
+        # pg_terminate_backend) is replaced at checkout instead of failing the next call.
+        return create_engine(url, pool_recycle=3600, pool_pre_ping=True, future=True,
+                             connect_args=connect_args)
     if parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
     engine = create_engine(url, future=True, connect_args={"timeout": 30,

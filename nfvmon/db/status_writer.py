@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, create_engine
 
 from nfvmon.db import status_sql
+from nfvmon.db.engine import PG_CONNECT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,22 @@ class PostgresqlStatusWriter:
     def __init__(self, engine: Engine):
         self._engine = create_engine(
             engine.url, isolation_level="AUTOCOMMIT", pool_recycle=3600,
-            connect_args={"options": "-c synchronous_commit=off"})
+            connect_args={"options": "-c synchronous_commit=off",
+                          "connect_timeout": PG_CONNECT_TIMEOUT})
+        self._dbapi = self._engine.dialect.loaded_dbapi
 
     def write(self, shape, values, details) -> StatusWrite:
+        """One try, and one more on a fresh connection if the server had closed this one
+        (a restart, pg_terminate_backend): the statement is autocommitted, so a write that
+        failed on a dead connection wrote nothing, and trying again is safe. Not pinging
+        every connection first keeps the hot path one round trip."""
+        try:
+            return self._write(shape, values, details)
+        except self._dbapi.OperationalError:
+            self._engine.dispose()  # every pooled connection may be as dead as that one
+            return self._write(shape, values, details)
+
+    def _write(self, shape, values, details) -> StatusWrite:
         dialect = self._engine.dialect
         statement = status_sql.prepared(status_sql.update_with_event(*shape), dialect)
         connection = self._engine.raw_connection()
