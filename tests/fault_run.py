@@ -202,10 +202,19 @@ class FaultRun:
         """Seconds from `since` until the database matches the truth, or None."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self._check_conductors()
             if not self._mismatch(since):
                 return time.time() - since
             time.sleep(0.5)
         return None
+
+    def _check_conductors(self) -> None:
+        """A conductor that exited by itself ends the run: nothing after it would be a
+        measure of a fault."""
+        for conductor in self.conductors:
+            if conductor.process is not None and conductor.process.poll() is not None:
+                tail = conductor.log.with_suffix(".out").read_text()[-800:]
+                raise RuntimeError(f"{conductor.name} exited by itself: {tail}")
 
     # --- faults --------------------------------------------------------------------------
 
@@ -233,6 +242,11 @@ class FaultRun:
     def inject(self, kind: str) -> None:
         count = self.s.kills_per_fault or max(1, self.s.targets // 20)
         victims = self._victims(count)
+        if not victims:
+            self.convergence.append(fault_report.Convergence(
+                kind, None, "not measured: no VNF left ACTIVE on a live target"))
+            _log(f"{kind}: not measured, no VNF left ACTIVE on a live target")
+            return
         action: Callable[[], str] = getattr(self, f"_fault_{kind}")
         self._fault = kind
         if kind == "conductor_kill_mid_action":

@@ -73,17 +73,6 @@ def test_a_failure_naming_an_old_address_or_a_live_target_is_a_stale_write():
 
 # --- the run -----------------------------------------------------------------------------
 
-#: Faults whose product defect is known and reported, not fixed yet: the test expects them
-#: to fail (strict: once fixed, the mark must go).
-KNOWN_DEFECTS = {
-    "postgres_terminate": (
-        "the first statement on each pooled connection that PostgreSQL terminated raises: "
-        "a monitor's failure report is answered 'error: internal error in "
-        "execute_policy_action' and dropped for good (the VNF stays ACTIVE on a dead "
-        "target), or a respawn 'crashes' and leaves the VNF in ERROR"),
-}
-
-
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory):
     # Each fault must converge (a defined state); how fast is the benchmark's figure. 70 s:
@@ -97,9 +86,7 @@ def fault_run(tmp_path_factory):
     return figures
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param(kind, marks=pytest.mark.xfail(reason=KNOWN_DEFECTS[kind], strict=True))
-    if kind in KNOWN_DEFECTS else kind for kind in FAULTS])
+@pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_converges_and_loses_no_transition(fault_run, fault):
     (converged,) = fault_run.by_kind()[fault]
     assert converged.seconds is not None, f"{fault} did not converge: {converged.detail}"
