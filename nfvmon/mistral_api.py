@@ -4,7 +4,7 @@ conductor's reconciler, and the actions on Mistral's executors.
 With `[mistral] auth_type` set, through Keystone, with the options every OpenStack service
 takes for its clients (keystoneauth1.loading: the auth plugin's, the session's and the
 adapter's). The endpoint is `[mistral] url` if set, else the catalog's `workflowv2` one. One
-keystoneauth session per Access: its token is shared by every thread and renewed by
+keystoneauth auth plugin per Access: its token is shared by every thread and renewed by
 keystoneauth before it expires (and once more on a 401), never kept past its life. Without
 `auth_type`, `[mistral] url` with no authentication or a fixed `auth_token` (development).
 
@@ -69,7 +69,8 @@ class Access:
 
     Built from the configuration without any network call (a missing or unknown option is a
     MistralAccessError at once); Keystone is first asked on the first request. Clients made
-    by one Access share its session, so one token serves all threads."""
+    by one Access share its auth plugin, so one token serves all threads, each client with a
+    session (a connection pool) of its own."""
 
     def __init__(self, conf: cfg.ConfigOpts | None = None, default_url: str | None = None, *,
                  url: str | None = None, auth_token: str | None = None):
@@ -93,8 +94,15 @@ class Access:
         except ks_exc.NoMatchingPlugin as exc:
             raise MistralAccessError(f"[{GROUP}] auth_type: no keystoneauth plugin named "
                                      f"{exc.name!r}") from None
-        self.session = _SessionLoader().load_from_conf_options(conf, GROUP, auth=auth)
-        self.session.describe = _Describer(conf, auth)
+        describe = _Describer(conf, auth)
+
+        def new_session() -> _Session:
+            made = _SessionLoader().load_from_conf_options(conf, GROUP, auth=auth)
+            made.describe = describe
+            return made
+
+        self._new_session = new_session
+        self.session = new_session()
         try:
             self._adapter = loading.load_adapter_from_conf_options(conf, GROUP,
                                                                    session=self.session)
@@ -124,7 +132,7 @@ class Access:
                                          auth_token=self.auth_token)
         # Both the URL and the session: with a session alone python-mistralclient does not
         # look in the catalog but silently uses http://localhost:8989/v2.
-        return mistral_client.client(mistral_url=self.endpoint(), session=self.session)
+        return mistral_client.client(mistral_url=self.endpoint(), session=self._new_session())
 
 
 class _Session(session.Session):
