@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import yaml
+from keystoneauth1 import loading
 
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.reconciler import Reconciler, mark_lost_monitors
@@ -133,3 +134,37 @@ def test_scaling_an_external_vnf_rotates_its_action_and_deploys_nothing(store):
     new = lifecycle.scale_vnf(vnf_id, {"VDU1": ["127.0.0.2", "127.0.0.3"]})
     assert new != old and control.kills == [old] and backend.deployed == []
     assert "127.0.0.3" in lifecycle.workflow(VNF, vnf_id).text
+
+
+def test_the_cli_removes_external_deployments_from_a_mistral_found_through_keystone(
+        tmp_path, global_conf):
+    """[mistral] with Keystone options and no url names a Mistral (the catalog's) just as a
+    url does; with neither, nfvmon never guesses the built-in local one."""
+    from nfvmon.cli.services import open_lifecycle
+    from nfvmon.db.migrate import upgrade
+    from tests.conftest import rabbit_url
+
+    db = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
+    upgrade(db)
+    base = f"[DEFAULT]\ntransport_url = {rabbit_url()}\n[database]\nconnection = {db}\n"
+    plain = tmp_path / "plain.conf"
+    plain.write_text(base)
+    assert open_lifecycle([str(plain)]).external_backend is None
+    global_conf.reset()
+    global_conf.clear()
+    keystone = tmp_path / "keystone.conf"
+    keystone.write_text(base + "[mistral]\nauth_type = password\n"
+                        "auth_url = http://127.0.0.1:9/v3\nusername = nfvmon\n"
+                        "password = pw\nproject_name = nfvmon\nuser_domain_name = Default\n"
+                        "project_domain_name = Default\n")
+    try:
+        lifecycle = open_lifecycle([str(keystone)])
+        assert lifecycle.external_backend is lifecycle.backend
+    finally:  # the password plugin registered its options (auth_url required) on cfg.CONF
+        global_conf.reset()
+        global_conf.clear()
+        for opt in loading.get_auth_plugin_conf_options("password"):
+            try:
+                global_conf.unregister_opt(opt, group="mistral")
+            except Exception:  # noqa: BLE001 - not registered: nothing to undo
+                pass

@@ -31,7 +31,7 @@ def _store(conf, write: bool):
 
 def open_lifecycle(files: Sequence[str] | None):
     """A Lifecycle that deploys to Mistral and tells monitors over the broker."""
-    from nfvmon import config
+    from nfvmon import config, mistral_api
     from nfvmon.conductor_rpc.client import MonitorControlAPI
     from nfvmon.conductor_rpc.transport import check_login, rpc_transport
     from nfvmon.lifecycle import Lifecycle, MistralBackend
@@ -45,8 +45,9 @@ def open_lifecycle(files: Sequence[str] | None):
                      run_mode=conf.mistral.run_mode,
                      monitor_defaults=config.all_monitor_defaults(conf),
                      # an operator's deployment is removed only from a Mistral named in
-                     # the configuration, never from the built-in local default
-                     external_backend=backend if conf.mistral.url else None)
+                     # the configuration (a URL, or Keystone's catalog), never from the
+                     # built-in local default
+                     external_backend=backend if mistral_api.configured(conf) else None)
 
 
 def open_offline_lifecycle(files: Sequence[str] | None):
