@@ -1,13 +1,13 @@
-"""The lifecycle over a recording workflow backend: rows, action ids, failures, clean-up."""
+"""The lifecycle over a recording workflow backend: rows, action ids, failures, clean-up;
+on SQLite and PostgreSQL (conftest's `store`)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from nfvmon.db.api import VIM, VNF, Store
-from nfvmon.db.engine import make_engine
-from nfvmon.db.migrate import upgrade
+from nfvmon import status_machine as sm
+from nfvmon.db.api import VIM, VNF
 from nfvmon.errors import InputError
 from nfvmon.lifecycle import Lifecycle, LifecycleError
 from tests.conftest import TACKER_SAMPLES
@@ -38,15 +38,6 @@ class RecordingControl:
 
     def kill(self, ctxt, action_id):
         self.kills.append(action_id)
-
-
-@pytest.fixture
-def store(tmp_path):
-    url = f"sqlite:///{tmp_path / 'nfvmon.sqlite'}"
-    upgrade(url)
-    store = Store(make_engine(url))
-    yield store
-    store.close()
 
 
 VIM_CONFIG = {"auth_url": "https://[fd00::1]:5000/v3", "password": "s3cret"}
@@ -115,7 +106,8 @@ def test_update_vim_replaces_the_action_and_ends_the_old_one(store):
     assert store.get_vim(vim_id).target == "keystone.example"
     text = backend.deployed[-1].text
     assert '"keystone.example"' in text and "interval: 5" in text and new in text
-    assert store.write_status(VIM, vim_id, "REACHABLE", action_id=old).outcome == "bad_action"
+    written = store.write_status(VIM, vim_id, sm.MONITOR_REACHABLE, action_id=old)
+    assert written.outcome == "bad_action"
 
 
 def test_probe_config_keeps_no_credentials(store):
@@ -174,7 +166,8 @@ def test_a_failed_redeployment_keeps_the_claim_and_is_retried(store):
     backend = RecordingBackend()
     lifecycle = Lifecycle(store, backend, RecordingControl())
     vim_id = lifecycle.register_vim(VIM_CONFIG, "vim.yaml")
-    store.write_status(VIM, vim_id, "REACHABLE", action_id=None)
+    store.write_status(VIM, vim_id, sm.MONITOR_REACHABLE,
+                       action_id=store.get_monitor(VIM, vim_id).action_id)
     backend.fail = "Mistral is down"
     reconciler = Reconciler(lifecycle, checkin_interval=60, missed_limit=3, interval=60)
     later = utcnow() + timedelta(seconds=200)
