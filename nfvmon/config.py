@@ -122,14 +122,20 @@ mistral_opts = [
 
 
 def _monitor_opts() -> list[cfg.Opt]:
-    """`[monitor]` options, one per default in nfvmon.defaults (vim_count, ping_timeout, ...)."""
+    """`[monitor]` options, one per default in nfvmon.defaults (vim_count, ping_timeout, ...);
+    a probe type's parameter declares the option's type (nfvmon/probes/interface.py)."""
     opts: list[cfg.Opt] = []
-    tables = {"vim": defaults.VIM_MONITOR_DEFAULTS, **defaults.VNF_MONITOR_DEFAULTS}
-    for monitor, params in tables.items():
+    for monitor, params in defaults.ALL_MONITOR_DEFAULTS.items():
         for name, value in params.items():
-            kind = cfg.FloatOpt if name in defaults.SECONDS_PARAMETERS else cfg.IntOpt
-            opts.append(kind(f"{monitor}_{name}", default=value, min=0,
-                             help=f"Default {name} of the {monitor} monitor."))
+            opt = f"{monitor}_{name}"
+            help = f"Default {name} of the {monitor} monitor."
+            if isinstance(value, bool):
+                opts.append(cfg.BoolOpt(opt, default=value, help=help))
+            elif isinstance(value, str):
+                opts.append(cfg.StrOpt(opt, default=value, help=help))
+            else:
+                kind = cfg.FloatOpt if name in defaults.SECONDS_PARAMETERS else cfg.IntOpt
+                opts.append(kind(opt, default=value, min=0, help=help))
     return opts
 
 

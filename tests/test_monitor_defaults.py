@@ -70,7 +70,7 @@ def test_built_in_defaults_given_as_overrides_change_not_a_byte():
     ({"vim": {"timeout": 0}}, "[monitor]: vim_timeout: must be a positive number of seconds"),
     ({"ping": {"intervall": 1}}, "[monitor]: ping_intervall: unknown key"),
     ({"ping": {"port": 80}}, "[monitor]: ping_port: unknown key"),
-    ({"pong": {"count": 1}}, "[monitor]: pong: unknown monitor (known: vim, ping, http_ping, tcp)"),
+    ({"pong": {"count": 1}}, "[monitor]: pong: unknown monitor (known: vim, ping, http_ping, tcp"),
 ])
 def test_unusable_operator_defaults_are_refused_in_one_line(overrides, message):
     with pytest.raises(InputError) as refused:

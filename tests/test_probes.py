@@ -15,11 +15,14 @@ from types import SimpleNamespace
 import pytest
 
 from nfvmon.actions.probes import mmsg
-from nfvmon.actions.probes.http import HttpProber, tcp_connect
+from nfvmon.actions.probes.http import HttpProber
 from nfvmon.actions.probes.icmp import ECHO_REPLY, IcmpProber, checksum
 from nfvmon.actions.probes.icmp_send import CHUNK, Sender
 from nfvmon.actions.probes.icmp_socket import ECHO_REQUEST
 from nfvmon.actions.vnf_monitor import probe_round
+from nfvmon.probes import get_probe
+from nfvmon.probes.http_ping import answered, url_for
+from nfvmon.probes.tcp import tcp_connect
 
 
 def run(coroutine):
@@ -266,35 +269,56 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _HttpEngine:
+    """What the engine lends an HTTP probe: the process's aiohttp session."""
+
+    def __init__(self):
+        self.http = HttpProber()
+
+    def http_session(self):
+        return self.http.session()
+
+
+async def _probe(monitor: str, address: str, params: dict, timeout: float) -> bool:
+    engine = _HttpEngine()
+    try:
+        return await get_probe(monitor).probe(engine, address, params, timeout)
+    finally:
+        await engine.http.close()
+
+
 @pytest.mark.parametrize("path, alive", [("/ok", True), ("/missing", True),
                                          ("/broken", False), ("/slow", False)])
 def test_http_answers_below_500_count_as_alive(http_server, path, alive):
     async def work():
-        prober = HttpProber()
+        engine = _HttpEngine()
         try:
-            return await prober.get("127.0.0.1", http_server, 0.5, path)
+            return await answered(engine.http_session(),
+                                  url_for("http", "127.0.0.1", http_server, path), 0.5)
         finally:
-            await prober.close()
+            await engine.http.close()
 
     assert run(work()) is alive
+
+
+def test_the_http_ping_probe_gets_slash_on_its_port(http_server):
+    assert run(_probe("http_ping", "127.0.0.1", {"port": http_server}, 0.5)) is True
+    assert run(_probe("http-ping", "127.0.0.1", {"port": http_server}, 0.5)) is True
 
 
 def test_http_and_tcp_to_a_closed_port_are_dead():
     port = _free_port()
 
     async def work():
-        prober = HttpProber()
-        try:
-            return await prober.get("127.0.0.1", port, 0.5), await tcp_connect(
-                "127.0.0.1", port, 0.5)
-        finally:
-            await prober.close()
+        return (await _probe("http_ping", "127.0.0.1", {"port": port}, 0.5),
+                await _probe("tcp", "127.0.0.1", {"port": port}, 0.5))
 
     assert run(work()) == (False, False)
 
 
 def test_tcp_connect_to_a_listening_port_is_alive(http_server):
     assert run(tcp_connect("127.0.0.1", http_server, 0.5)) is True
+    assert run(_probe("tcp", "127.0.0.1", {"port": http_server}, 0.5)) is True
 
 
 _UNPRIVILEGED_PROBE = """

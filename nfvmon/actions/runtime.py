@@ -25,6 +25,7 @@ from typing import Any
 
 from nfvmon.actions.probes.http import HttpProber
 from nfvmon.actions.probes.icmp import IcmpProber
+from nfvmon.actions.rounds import icmp_rounds
 
 DEFAULT_CONFIG_FILE = "/etc/nfvmon/nfvmon.conf"
 
@@ -88,6 +89,15 @@ class Engine:
         self._thread = threading.Thread(target=self.loop.run_forever, name="nfvmon-engine",
                                         daemon=True)
         self._thread.start()
+
+    # --- what the probe plugins borrow (nfvmon.probes.interface.ProbeEngine) -------------
+
+    def http_session(self):
+        return self.http.session()
+
+    async def icmp_follow(self, address: str, count: int, timeout: float, interval: float,
+                          on_round) -> None:
+        await icmp_rounds(self.icmp).follow(address, count, timeout, interval, on_round)
 
     def submit(self, coroutine: Coroutine) -> concurrent.futures.Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)

@@ -8,13 +8,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from nfvmon.actions import tracking
 from nfvmon.actions.monitor import Monitor
-from nfvmon.actions.probes.http import tcp_connect
-from nfvmon.actions.rounds import icmp_rounds
 from nfvmon.actions.runtime import Engine
+from nfvmon.probes import get_probe
 
 LOG = logging.getLogger(__name__)
 
@@ -58,17 +56,6 @@ class VnfMonitor(Monitor):
         task = self.spawn(self._probe_loop(index, address, tracker))
         self._targets[(index, address)] = (task, tracker)
 
-    def _prober(self, monitor: str, address: str, params: Mapping[str, Any]):
-        if monitor == "http_ping":
-            async def probe(timeout: float) -> bool:
-                return await self.engine.http.get(address, params["port"], timeout)
-        elif monitor == "tcp":
-            async def probe(timeout: float) -> bool:
-                return await tcp_connect(address, params["port"], timeout)
-        else:
-            raise ValueError(f"unknown monitor {monitor!r}")
-        return probe
-
     async def _probe_loop(self, index: int, address: str,
                           tracker: tracking.TargetTracker) -> None:
         policy = self.policies[index]
@@ -82,13 +69,14 @@ class VnfMonitor(Monitor):
                 self.reporter.report((policy["vdu"], address, policy["monitor"]),
                                      self._event(policy, address, event))
 
-        icmp = policy["monitor"] == "ping"
-        probe = None if icmp else self._prober(policy["monitor"], address, params)
+        probe_type = get_probe(policy["monitor"])  # an `nfvmon.probes` plugin
+
+        def probe(timeout: float) -> Awaitable[bool]:
+            return probe_type.probe(self.engine, address, params, timeout)
+
         await asyncio.sleep(random.uniform(0, min(params["interval"], 1.0)))
-        if icmp:  # the process's shared ICMP rounds: one batch per tick for all targets
-            await icmp_rounds(self.engine.icmp).follow(address, params["count"],
-                                                       params["timeout"], params["interval"],
-                                                       observe)
+        if probe_type.batched:  # whole rounds on a scheduler shared by all targets (ICMP)
+            await probe_type.follow(self.engine, address, params, observe)
             return
         while True:
             started = time.monotonic()

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from nfvmon import defaults
 from nfvmon.errors import InputError
+from nfvmon.probes import registry
 
 
 @functools.cache
@@ -26,15 +27,20 @@ def _schema_document(name: str) -> dict[str, Any]:
     text = resources.files("nfvmon.generator").joinpath("schemas", name).read_text("utf-8")
     doc = json.loads(text)
     if name == "vnfd_monitoring.schema.json":
-        _fill_monitor_names(doc)
+        _fill_from_probes(doc)
     return doc
 
 
-def _fill_monitor_names(doc: dict[str, Any]) -> None:
-    """Monitor names come from nfvmon.defaults, the single source the actions share."""
-    names = [*defaults.MONITOR_NAMES, *defaults.MONITOR_ALIASES, *defaults.NOOP_MONITOR_NAMES]
+def _fill_from_probes(doc: dict[str, Any]) -> None:
+    """Monitor names and parameters come from the installed probe types' declarations, the
+    single source the actions share: a parameter's rule is its kind's (`count`: 1-1000)."""
+    names = [*registry.installed_probes(), *registry.aliases(), *defaults.NOOP_MONITOR_NAMES]
     known = ", ".join(names)
     defs = doc["$defs"]
+    properties = defs["parameters"]["properties"]
+    for parameter in registry.parameters().values():
+        defs[parameter.kind.name] = dict(parameter.kind.schema)
+        properties[parameter.name] = {"$ref": f"#/$defs/{parameter.kind.name}"}
     defs["monitor_name"]["enum"] = names
     defs["monitor_name"]["x-message"] = f"unknown monitor (known: {known})"
     defs["driver_map"]["properties"] = {

@@ -29,6 +29,7 @@ from nfvmon.generator.monitor_defaults import (
     check_vnf_parameters,
 )
 from nfvmon.generator.policy_actions import check_policy_actions
+from nfvmon.probes import get_probe
 
 #: The keys of one entry of `policies`, as VduTarget.as_input() writes them.
 POLICY_KEYS = ("vdu", "mgmt_ips", "monitor", "parameters", "actions")
@@ -150,19 +151,20 @@ def _mgmt_ip_problems(problems: _Problems, path: tuple, addresses: object) -> No
 
 def _parameter_problems(problems: _Problems, path: tuple, monitor: str,
                         parameters: object) -> None:
-    """The generator writes every parameter of the monitor (the action reads each one)."""
+    """The generator writes every parameter of the monitor that has a default (the action
+    reads each one), and an optional one only when the VNFD gave it."""
     if not problems.check((), lambda: check_vnf_parameters(parameters, "", path)):
         return
     if monitor not in defaults.MONITOR_NAMES:
         return
-    expected = defaults.VNF_MONITOR_DEFAULTS[monitor]
+    declared = [p.name for p in get_probe(monitor).parameters]
     for name in parameters:
-        if name not in expected:
+        if name not in declared:
             problems.add(path + (name,), f"{monitor} does not use a {name}")
-    for name in expected:
+    for name in defaults.VNF_MONITOR_DEFAULTS[monitor]:  # those with a default
         if name not in parameters:
             problems.add(path + (name,), "is required")
-    _canonical_numbers(problems, path, {k: v for k, v in parameters.items() if k in expected})
+    _canonical_numbers(problems, path, {k: v for k, v in parameters.items() if k in declared})
 
 
 def _canonical_numbers(problems: _Problems, path: tuple, numbers: Mapping) -> None:

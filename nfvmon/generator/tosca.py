@@ -20,6 +20,7 @@ from nfvmon.generator import schema
 from nfvmon.generator.identifiers import check_name
 from nfvmon.generator.model import Number, VduPolicy
 from nfvmon.generator.policy_actions import check_policy_action, check_policy_actions
+from nfvmon.probes import registry
 
 LOG = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ TOSCA_NODES = ("topology_template", "node_templates")
 LEGACY_VDUS = ("vdus",)
 _STRUCTURE_KEYS = {"topology_template", "node_templates", "vdus", "properties",
                    "monitoring_policy", "failure_policy"}
-_PORT_MONITORS = {"http_ping", "tcp"}
 
 
 def vnfd_duplicate_is_error(path: tuple) -> bool:
@@ -155,15 +155,18 @@ def _policies_of_vdu(vdu: Any, props: dict, path: tuple, source: str,
 
 def _complete(monitor: str, parameters: Mapping, source: str, at: tuple,
               monitor_defaults: Mapping[str, Number]) -> dict:
-    """Fill in the monitor's defaults; drop (with a warning) a port a monitor never uses."""
+    """Fill in the monitor's defaults, in the order its probe type declares its parameters;
+    drop (with a warning) a parameter another probe type has but this one never uses (the
+    schema has already refused one no probe type has)."""
     given = dict(parameters)
-    if "port" in given and monitor not in _PORT_MONITORS:
-        LOG.warning("%s: %s: %s does not use a port; ignored", source,
-                    format_path(at + ("port",)), monitor)
-        del given["port"]
+    declared = [p.name for p in registry.get_probe(monitor).parameters]
+    for name in [n for n in given if n not in declared]:
+        LOG.warning("%s: %s: %s does not use a %s; ignored", source,
+                    format_path(at + (name,)), monitor, name)
+        del given[name]
     merged = {**monitor_defaults, **given}
     return {key: defaults.normalise_number(key, merged[key])
-            for key in defaults.VNF_PARAMETER_NAMES if key in merged}
+            for key in declared if key in merged}
 
 
 def _why_nothing_to_monitor(vnfd: dict, container: tuple) -> str:
