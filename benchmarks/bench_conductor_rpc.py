@@ -26,6 +26,8 @@ import time
 import uuid
 import warnings
 
+from nfvmon import protocol
+
 warnings.simplefilter("ignore")
 
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
@@ -100,7 +102,7 @@ class Clients:
                 while time.monotonic() < deadline[0]:
                     answer = self.api.update_vim({}, f"vim-{index}",
                                                  statuses[counts[index] % 2], f"action-{index}")
-                    if answer == "bad_action" or answer.startswith("error"):
+                    if answer == protocol.BAD_ACTION or protocol.is_error(answer):
                         raise RuntimeError(answer)
                     counts[index] += 1
             except BaseException as exc:  # noqa: BLE001 - reported by the main thread

@@ -1,6 +1,6 @@
-"""Resource statuses and monitor events: the names every layer shares, at the bottom floor.
+"""Resource statuses and monitor report events: the names every layer shares.
 
-The database, the conductor and the lifecycle all decide on these; none of them owns them.
+At the bottom floor. Which event may move which status is nfvmon.status_machine's table.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ VNF_PENDING_STATUSES = (PENDING_CREATE, PENDING_HEAL, PENDING_SCALE_OUT, PENDING
 # that answers again while the VNF is DEAD with no action pending) makes it ACTIVE again.
 FAILURE, RECOVERY = "failure", "recovery"
 MONITOR_EVENTS = (FAILURE, RECOVERY)
-
-#: A failure report may mark a VNF DEAD only from ACTIVE: never while PENDING_* or ERROR.
-DEAD_ALLOWED_FROM = (ACTIVE,)
-RECOVERY_ALLOWED_FROM = (DEAD,)
 
 
 def is_pending(status: str) -> bool:

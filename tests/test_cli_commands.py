@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nfvmon import status_machine as sm
 from nfvmon.cli import main
 from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
@@ -33,12 +34,12 @@ def database(tmp_path) -> Path:
     upgrade(url)
     store = Store(make_engine(url))
     store.create_vim("vim-a", target="127.0.0.1", name="lab")
-    store.create_vim("vim-b", target="127.0.0.2", name="edge")
-    store.write_status(VIM, "vim-b", "UNREACHABLE", action_id=None, reason="no answer",
+    store.create_vim("vim-b", target="127.0.0.2", name="edge", action_id="b1")
+    store.write_status(VIM, "vim-b", sm.MONITOR_UNREACHABLE, action_id="b1", reason="no answer",
                        details={"target": "127.0.0.2"})
     store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2", "127.0.0.3"],
-                                    "VDU2": ["127.0.0.4"]}, name="fw")
-    store.write_status(VNF, "vnf-1", "DEAD", action_id=None, reason=LONG_REASON,
+                                    "VDU2": ["127.0.0.4"]}, name="fw", action_id="f1")
+    store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="f1", reason=LONG_REASON,
                        details={"report": {"vdu": "VDU1", "target": "127.0.0.2"}})
     store.close()
     conf = tmp_path / "nfvmon.conf"

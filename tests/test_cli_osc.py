@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from nfvmon import status_machine as sm
 from nfvmon.cli.app import COMMANDS
 from nfvmon.db.api import VNF, Store
 from nfvmon.db.engine import make_engine
@@ -27,8 +28,9 @@ def conf(tmp_path) -> Path:
     store = Store(make_engine(url))
     store.create_vim("vim-a", target="127.0.0.1", name="lab")
     store.create_vim("vim-b", target="127.0.0.2", name="edge")
-    store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"], "VDU2": ["127.0.0.4"]}, name="fw")
-    store.write_status(VNF, "vnf-1", "DEAD", action_id=None, reason="VDU1 did not answer")
+    store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"], "VDU2": ["127.0.0.4"]}, name="fw",
+                     action_id="f1")
+    store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="f1", reason="VDU1 did not answer")
     store.close()
     path = tmp_path / "nfvmon.conf"
     path.write_text(f"[database]\nconnection = {url}\n")

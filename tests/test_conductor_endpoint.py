@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from nfvmon.conductor_rpc import client, states
+from nfvmon import protocol
+from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyResult
@@ -125,7 +126,7 @@ def test_update_vim_answers_the_stored_status(store, make_conductor):
 def test_malformed_update_vim_gets_an_error_result(make_conductor, kwargs, message):
     endpoint, _, _ = make_conductor()
     answer = endpoint.update_vim({}, **kwargs)
-    assert answer.startswith(client.ERROR_PREFIX) and message in answer
+    assert answer.startswith(protocol.ERROR_PREFIX) and message in answer
 
 
 def test_failure_then_respawn_brings_the_vnf_back_with_new_addresses(store, make_conductor):
@@ -258,10 +259,10 @@ def test_a_second_job_for_a_busy_vnf_is_coalesced(store, make_conductor):
 def test_check_in_answers_ok_resync_or_bad_action(store, make_conductor):
     endpoint, _, _ = make_conductor()
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
-    pending = client.state_digest({"status": "PENDING"})
+    pending = protocol.state_digest({"status": "PENDING"})
     assert endpoint.check_in({}, action_id="a1", digest=pending) == "ok"
     assert endpoint.check_in({}, action_id="a1",
-                             digest=client.state_digest({"status": "REACHABLE"})) == "resync"
+                             digest=protocol.state_digest({"status": "REACHABLE"})) == "resync"
     assert endpoint.check_in({}, action_id="gone", digest=pending) == "bad_action"
     assert store.get_monitor(VIM, "vim-1").last_checkin_at is not None
 

@@ -21,7 +21,8 @@ from nfvmon.actions.control import (
     decode_cast,
     queue_name,
 )
-from nfvmon.conductor_rpc.client import EXCHANGE, MonitorControlAPI
+from nfvmon.conductor_rpc.client import MonitorControlAPI
+from nfvmon.protocol import EXCHANGE
 from tests.conftest import queue_exists, rabbit_url, wait_for
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from nfvmon import protocol
+from nfvmon import status_machine as sm
 from nfvmon.actions.reporter import Reporter
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.policy_actions.builtin import Respawn
@@ -43,11 +44,11 @@ def test_status_writes_reads_and_check_ins_survive_terminated_connections(postgr
     store = Store(make_engine(postgres_url))
     try:
         store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
-        assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == \
+        assert store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE, action_id="a1").outcome == \
             "changed"
         assert store.check_in("a1") is not None
         assert _terminate_connections(postgres_url) >= 2  # the pool's and the writer's
-        assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="a1").outcome == \
+        assert store.write_status(VIM, "vim-1", sm.MONITOR_UNREACHABLE, action_id="a1").outcome == \
             "changed"
         assert store.check_in("a1").status == "UNREACHABLE"
         assert store.get_vim("vim-1").status == "UNREACHABLE"
@@ -121,7 +122,7 @@ class _FlakyStore:
         self.failed = False
 
     def write_status(self, *args, **kwargs):
-        if not self.failed and args[2] == states.PENDING_HEAL:
+        if not self.failed and args[2] == sm.policy_started(states.PENDING_HEAL):
             self.failed = True
             raise OperationalError("UPDATE vnfs", {}, Exception("server closed the connection"))
         return self._store.write_status(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from nfvmon import status_machine as sm
 from nfvmon.db.api import VIM, VNF
 from nfvmon.db.migrate import current_revision
 
@@ -15,9 +16,10 @@ def test_upgrade_reaches_the_head_revision(store, database_url):
 
 def test_current_action_writes_and_each_change_is_one_event(store):
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
-    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "changed"
-    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "unchanged"
-    assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="a1").previous == "REACHABLE"
+    up, down = sm.MONITOR_REACHABLE, sm.MONITOR_UNREACHABLE
+    assert store.write_status(VIM, "vim-1", up, action_id="a1").outcome == "changed"
+    assert store.write_status(VIM, "vim-1", up, action_id="a1").outcome == "unchanged"
+    assert store.write_status(VIM, "vim-1", down, action_id="a1").previous == "REACHABLE"
     events = [(e.event_type, e.state) for e in store.events(VIM, "vim-1")]
     assert events == [("CREATE", "PENDING"), ("MONITOR", "REACHABLE"), ("MONITOR", "UNREACHABLE")]
 
@@ -25,7 +27,8 @@ def test_current_action_writes_and_each_change_is_one_event(store):
 def test_stale_action_gets_bad_action_and_changes_nothing(store):
     store.create_vim("vim-1", target="127.0.0.1", action_id="old")
     store.set_action(VIM, "vim-1", "new", workflow_name="vim_id_vim-1")
-    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="old").outcome == "bad_action"
+    written = store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE, action_id="old")
+    assert written.outcome == "bad_action"
     assert store.get_vim("vim-1").status == "PENDING"
     assert store.check_in("old") is None
     assert store.check_in("new").resource_id == "vim-1"
@@ -48,7 +51,8 @@ def test_an_execution_is_recorded_only_for_the_current_action_and_keeps_its_chec
 def test_deleted_resource_gets_bad_action(store):
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
     assert store.delete_resource(VIM, "vim-1")
-    assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1").outcome == "bad_action"
+    written = store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE, action_id="a1")
+    assert written.outcome == "bad_action"
     assert store.check_in("a1") is None
     assert [e.event_type for e in store.events(VIM, "vim-1")] == ["CREATE", "DELETE"]
 
@@ -56,7 +60,7 @@ def test_deleted_resource_gets_bad_action(store):
 def test_guard_keeps_a_pending_vnf_from_going_dead(store):
     store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"]}, status="PENDING_HEAL",
                      action_id="a1")
-    written = store.write_status(VNF, "vnf-1", "DEAD", action_id="a1", allowed_from=["ACTIVE"])
+    written = store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="a1")
     assert (written.outcome, written.status) == ("guarded", "PENDING_HEAL")
     assert store.get_vnf("vnf-1").status == "PENDING_HEAL"
 
@@ -64,8 +68,7 @@ def test_guard_keeps_a_pending_vnf_from_going_dead(store):
 def test_clear_error_is_the_only_way_out_of_error(store):
     store.create_vnf("vnf-1", vdus={"VDU1": ["127.0.0.2"]}, status="ERROR", action_id="a1")
     store.record_heal_attempt("vnf-1", 3, None)
-    assert store.write_status(VNF, "vnf-1", "DEAD", action_id="a1",
-                              allowed_from=["ACTIVE"]).outcome == "guarded"
+    assert store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="a1").outcome == "guarded"
     assert store.clear_vnf_error("vnf-1").outcome == "changed"
     vnf = store.get_vnf("vnf-1")
     assert (vnf.status, vnf.heal_attempts) == ("ACTIVE", 0)
@@ -86,26 +89,27 @@ def test_racing_old_and_new_actions_never_let_the_old_one_write(store):
     switched = threading.Event()
     late_old_writes = []
 
-    def writer(action_id: str, statuses: tuple[str, str]):
+    def writer(action_id: str, events: tuple[str, str]):
         for i in range(60):
-            outcome = store.write_status(VIM, "vim-1", statuses[i % 2], action_id=action_id)
+            outcome = store.write_status(VIM, "vim-1", events[i % 2], action_id=action_id)
             if action_id == "old" and switched.is_set() and outcome.accepted:
                 late_old_writes.append(i)
             if i == 20 and action_id == "old":
                 store.set_action(VIM, "vim-1", "new")
                 switched.set()
 
-    threads = [threading.Thread(target=writer, args=("old", ("REACHABLE", "UNREACHABLE"))),
-               threading.Thread(target=writer, args=("new", ("UNREACHABLE", "REACHABLE")))]
+    up, down = sm.MONITOR_REACHABLE, sm.MONITOR_UNREACHABLE
+    threads = [threading.Thread(target=writer, args=("old", (up, down))),
+               threading.Thread(target=writer, args=("new", (down, up)))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert late_old_writes == []
-    final = store.write_status(VIM, "vim-1", "REACHABLE", action_id="new")
+    final = store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE, action_id="new")
     assert final.accepted
-    assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="old").outcome == \
-        "bad_action"
+    assert store.write_status(VIM, "vim-1", sm.MONITOR_UNREACHABLE,
+                              action_id="old").outcome == "bad_action"
 
 
 def test_many_writes_keep_the_rules_and_survive_new_connections(store):
@@ -113,15 +117,16 @@ def test_many_writes_keep_the_rules_and_survive_new_connections(store):
     connection: past the first few calls, and after the connections are dropped, the rules
     still hold (a generic plan must not skip the action check)."""
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
-    statuses = ("REACHABLE", "UNREACHABLE")
+    events = ((sm.MONITOR_REACHABLE, "REACHABLE"), (sm.MONITOR_UNREACHABLE, "UNREACHABLE"))
     for _ in range(2):
         for index in range(12):
-            written = store.write_status(VIM, "vim-1", statuses[index % 2], action_id="a1")
-            assert (written.outcome, written.status) == ("changed", statuses[index % 2])
-        assert store.write_status(VIM, "vim-1", "REACHABLE", action_id="a2").outcome == \
-            "bad_action"
-        assert store.write_status(VIM, "vim-1", "UNREACHABLE", action_id="a1").outcome == \
-            "unchanged"
+            event, status = events[index % 2]
+            written = store.write_status(VIM, "vim-1", event, action_id="a1")
+            assert (written.outcome, written.status) == ("changed", status)
+        assert store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE,
+                                  action_id="a2").outcome == "bad_action"
+        assert store.write_status(VIM, "vim-1", sm.MONITOR_UNREACHABLE,
+                                  action_id="a1").outcome == "unchanged"
         store.close()  # the next round starts on new connections
     assert len(store.events(VIM, "vim-1")) == 1 + 2 * 12
 
@@ -129,7 +134,7 @@ def test_many_writes_keep_the_rules_and_survive_new_connections(store):
 def test_an_event_row_has_a_bounded_size_whoever_writes_it(store):
     """A plugin's 100 KB exception text, a 900 KB report: the row keeps a bounded summary."""
     store.create_vim("vim-1", target="127.0.0.1", action_id="a1")
-    written = store.write_status(VIM, "vim-1", "REACHABLE", action_id="a1",
+    written = store.write_status(VIM, "vim-1", sm.MONITOR_REACHABLE, action_id="a1",
                                  reason="boom\n" * 20000, details={"report": "x" * 900_000})
     assert written.outcome == "changed"
     vim = store.get_vim("vim-1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from nfvmon import status_machine as sm
 from nfvmon.db.api import VIM, VNF
 from nfvmon.errors import InputError
 from nfvmon.lifecycle import Lifecycle, LifecycleError
@@ -136,7 +137,7 @@ def test_redeploy_that_cannot_generate_keeps_the_action_and_the_running_monitor(
     after = store.get_monitor(VNF, vnf_id)
     assert (after.action_id, after.execution_id) == (before.action_id, before.execution_id)
     assert control.kills == [] and backend.removed == [] and len(backend.deployed) == 1
-    assert store.write_status(VNF, vnf_id, "ACTIVE",
+    assert store.write_status(VNF, vnf_id, sm.RECOVERY,
                               action_id=before.action_id).outcome != "bad_action"
 
 

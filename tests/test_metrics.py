@@ -10,6 +10,7 @@ from datetime import timedelta
 import oslo_messaging as messaging
 import pytest
 
+from nfvmon import status_machine as sm
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.db.api import VIM, VNF
 from nfvmon.db.models import utcnow
@@ -47,7 +48,7 @@ def test_vnf_status_has_one_series_per_vnf_that_follows_its_status(store):
     assert _series(metrics, "nfvmon_vnf_status") == {
         (("name", "db"), ("status", "ERROR"), ("vnf_id", "vnf-2")): 1,
         (("name", "web"), ("status", "ACTIVE"), ("vnf_id", "vnf-1")): 1}
-    store.write_status(VNF, "vnf-1", "DEAD", action_id="a1")
+    store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="a1")
     assert _series(metrics, "nfvmon_vnf_status") == {
         (("name", "db"), ("status", "ERROR"), ("vnf_id", "vnf-2")): 1,
         (("name", "web"), ("status", "DEAD"), ("vnf_id", "vnf-1")): 1}

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import yaml
 
+from nfvmon import status_machine as sm
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.policy_actions.builtin import VduAutoheal
 from nfvmon.conductor_rpc.policy_runner import PolicyJob, PolicyRunner
@@ -43,7 +44,9 @@ def _stuck_pending_heal(store, vnf_id, deadline):
     """What a conductor killed mid-respawn leaves: PENDING_HEAL and its job."""
     store.jobs.ensure(PolicyJob(vnf_id, "VDU1", "respawn", "x").spec(), owner="dead",
                       deadline=deadline)
-    store.write_status(VNF, vnf_id, "PENDING_HEAL", action_id=None, reason="respawn started")
+    action_id = store.get_monitor(VNF, vnf_id).action_id
+    store.write_status(VNF, vnf_id, sm.FAILURE, action_id=action_id, reason="VDU1 failed")
+    store.write_status(VNF, vnf_id, sm.policy_started("PENDING_HEAL"), reason="respawn started")
 
 
 def test_heal_refuses_a_vnf_whose_job_is_live(store, lifecycle, vnf_id):
@@ -76,7 +79,7 @@ def test_a_heal_whose_process_died_is_taken_over_by_a_conductor(store, vnf_id):
     the job's deadline a conductor redoes the heal through the vdu_autoheal plugin."""
     store.jobs.ensure(PolicyJob(vnf_id, "VDU1", "vdu_autoheal", None).spec(),
                       owner="cli:test:1", deadline=utcnow() - timedelta(seconds=1))
-    store.write_status(VNF, vnf_id, "PENDING_HEAL", action_id=None, reason="heal requested")
+    store.write_status(VNF, vnf_id, sm.OPERATOR_HEAL, reason="heal requested")
     manager = Manager()
     runner = PolicyRunner(store, {"vdu_autoheal": VduAutoheal(None)}, manager,
                           states.HealPolicy(3, 0.01, 0.05, 3600), workers=1, timeout=10,

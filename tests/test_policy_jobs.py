@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from nfvmon import status_machine as sm
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyResult
 from nfvmon.conductor_rpc.policy_actions.builtin import Respawn
@@ -186,7 +187,7 @@ def test_clear_error_and_a_pending_vnf(store, runners):
 def test_a_pending_vnf_with_no_job_behind_it_goes_to_error(store, runners):
     """A CLI killed mid-heal (or a create cut short) leaves PENDING_* and no job."""
     _vnf(store)
-    store.write_status(VNF, "vnf-1", "PENDING_HEAL", action_id=None, reason="heal requested")
+    store.write_status(VNF, "vnf-1", sm.OPERATOR_HEAL, reason="heal requested")
     clock = Clock()
     runner = runners(Manager(), clock=clock, timeout=10)
     assert runner.recover() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nfvmon.conductor_rpc import client
+from nfvmon import protocol
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.db.api import EXTERNAL, VIM, VNF
@@ -76,7 +76,7 @@ def test_the_answer_is_one_bounded_line_for_the_longest_ids(endpoint):
     long_id = "v" * 128
     answer = _refusal(endpoint, "a" * 128, "vnf", long_id)
     assert long_id in answer and "--deploy external" in answer
-    assert len(answer) <= client.MAX_REFUSAL and answer.isprintable()
+    assert len(answer) <= protocol.MAX_REFUSAL and answer.isprintable()
 
 
 @pytest.mark.parametrize("kwargs, reason", [
@@ -89,4 +89,4 @@ def test_the_answer_is_one_bounded_line_for_the_longest_ids(endpoint):
 ])
 def test_a_malformed_refusal_question_is_an_error(endpoint, kwargs, reason):
     answer = endpoint.refusal({}, **kwargs)
-    assert answer.startswith(client.ERROR_PREFIX + reason), answer
+    assert answer.startswith(protocol.ERROR_PREFIX + reason), answer

@@ -12,7 +12,9 @@ import logging
 
 import pytest
 
-from nfvmon.conductor_rpc import client, rpc_args, states
+from nfvmon import protocol
+from nfvmon import status_machine as sm
+from nfvmon.conductor_rpc import rpc_args, states
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_actions.builtin import Log, Respawn
@@ -54,7 +56,7 @@ def _events(store):
 
 def _assert_refused(answer, reason, caplog):
     """`error: <reason...>`, short, on one line; one short WARNING line and nothing else."""
-    assert answer.startswith(client.ERROR_PREFIX + reason), answer[:300]
+    assert answer.startswith(protocol.ERROR_PREFIX + reason), answer[:300]
     assert len(answer) <= rpc_args.MAX_ERROR and "\n" not in answer
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.name for r in loud] == ["nfvmon.conductor_rpc.endpoints"], \
@@ -152,13 +154,13 @@ def test_malformed_check_in_is_refused(store, conductor, caplog, kwargs, reason)
 
 def test_an_unknown_vdu_from_a_stale_action_is_told_to_exit(store, conductor):
     endpoint, runner, manager, _ = conductor
-    assert _report(endpoint, _with(vdu="VDU9"), action_id="old") == client.BAD_ACTION
+    assert _report(endpoint, _with(vdu="VDU9"), action_id="old") == protocol.BAD_ACTION
     assert _events(store) == [("CREATE", "ACTIVE")] and not runner.busy("vnf-1")
 
 
 def test_a_recovery_of_an_unknown_vdu_leaves_the_vnf_dead(store, conductor, caplog):
     endpoint, _, _, _ = conductor
-    assert store.write_status(VNF, "vnf-1", "DEAD", action_id=None).outcome == "changed"
+    assert store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="a1").outcome == "changed"
     caplog.set_level(logging.INFO)
     _assert_refused(_report(endpoint, _with(vdu="NO_SUCH_VDU", event="recovery")),
                     "unknown VDU", caplog)
@@ -170,7 +172,7 @@ def test_a_recovery_of_an_address_the_vdu_no_longer_has_resends_the_update(store
     monitor that missed the update gets it again."""
     endpoint, _, _, control = conductor
     store.set_vdu_ips("vnf-1", {"VDU1": ["127.0.0.9"]})
-    assert store.write_status(VNF, "vnf-1", "DEAD", action_id=None).outcome == "changed"
+    assert store.write_status(VNF, "vnf-1", sm.FAILURE, action_id="a1").outcome == "changed"
     assert _report(endpoint, _with(event="recovery")) == "DEAD"
     assert store.get_vnf("vnf-1").status == "DEAD"
     assert control.casts == [("update", "a1", {"mgmt_ips": {"VDU1": ["127.0.0.9"],

@@ -69,7 +69,7 @@ def decode_cast(body: Any) -> tuple[str, dict[str, Any]]:
 
 
 def queue_name(action_id: str) -> str:
-    from nfvmon.conductor_rpc.client import KILL_TOPIC
+    from nfvmon.protocol import KILL_TOPIC
 
     return f"{KILL_TOPIC}.{action_id}"
 
@@ -247,7 +247,7 @@ def control_hub(transport, transport_url: str | None):
     monitor, which works on any transport."""
     from oslo_config import cfg
 
-    from nfvmon.conductor_rpc.client import EXCHANGE
+    from nfvmon.protocol import EXCHANGE
 
     url = transport_url or ""
     if not url.startswith("rabbit"):

@@ -15,9 +15,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from nfvmon import protocol
 from nfvmon.actions import tracking
 from nfvmon.actions.reasons import EXECUTION_GONE, KILLED, error_reason, refused_reason
-from nfvmon.actions.reporter import BAD_ACTION, Reporter
+from nfvmon.actions.reporter import Reporter
 from nfvmon.actions.runtime import Engine
 
 LOG = logging.getLogger(__name__)
@@ -97,29 +98,27 @@ class Monitor:
         """`kill` or `update` from the control hub's thread, for this action only."""
         if args.get("action_id") != self.action_id:
             return
-        if method == "kill":
+        if method == protocol.KILL:
             self.threadsafe(self.stop, KILLED)
-        elif method == "update" and isinstance(args.get("parameter"), Mapping):
+        elif method == protocol.UPDATE and isinstance(args.get("parameter"), Mapping):
             self.threadsafe(self.on_update, dict(args["parameter"]))
 
     # --- conductor -------------------------------------------------------------------------
 
     async def _report(self) -> None:
-        if await self.reporter.run() == BAD_ACTION:
+        if await self.reporter.run() == protocol.BAD_ACTION:
             await self._refused()
 
     async def _refused(self) -> None:
         """End on `bad_action`, with the conductor's one line saying why (not registered,
         superseded, stopped), or ours when it cannot say (a 1.0 conductor, a lost answer)."""
-        from nfvmon.conductor_rpc.client import ERROR_PREFIX
-
         try:
             line = await self.engine.call_blocking(self._api.refusal, {}, self.action_id,
                                                    self.resource_type, self.resource_id())
             why = f"answer {line!r}"
         except Exception as exc:  # noqa: BLE001 - the refusal stands; only its reason is lost
             line, why = None, type(exc).__name__
-        if not isinstance(line, str) or not line.strip() or line.startswith(ERROR_PREFIX):
+        if not isinstance(line, str) or not line.strip() or protocol.is_error(line):
             LOG.warning("%s monitor %s: no reason for its refusal (%s)", self.kind,
                         self.action_id, why)
             line = (f"{self.kind} {self.resource_id()}: the conductor refused this monitor "
@@ -137,22 +136,20 @@ class Monitor:
 
     async def _check_in_once(self) -> bool:
         """One check-in; False when the monitor must end."""
-        from nfvmon.conductor_rpc.client import RESYNC, state_digest
-
-        digest = state_digest({"status": self.believed})
+        digest = protocol.state_digest({"status": self.believed})
         try:
             answer = await self.engine.call_blocking(self._api.check_in, {},
                                                      self.action_id, digest)
         except Exception as exc:  # noqa: BLE001 - the next check-in tries again
             LOG.warning("check-in of %s failed: %s", self.action_id, type(exc).__name__)
             return True
-        if answer == BAD_ACTION:
+        if answer == protocol.BAD_ACTION:
             await self._refused()
             return False
         if await self._execution_gone():
             self.stop(EXECUTION_GONE)
             return False
-        if answer == RESYNC:
+        if answer == protocol.RESYNC:
             self.resync()
         return True
 
@@ -209,7 +206,7 @@ class Monitor:
         raise NotImplementedError
 
     def _answered(self, payload, answer: str) -> None:
-        if not answer.startswith("error"):
+        if not protocol.is_error(answer):
             self.believed = answer
 
     def resync(self) -> None:

@@ -19,7 +19,7 @@ from nfvmon import protocol
 
 LOG = logging.getLogger(__name__)
 
-BAD_ACTION = protocol.BAD_ACTION
+BAD_ACTION = protocol.BAD_ACTION  # what run() returns when the monitor must end
 
 
 class ConductorFault(Exception):

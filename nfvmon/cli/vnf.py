@@ -115,10 +115,10 @@ class ClearVnfError(NfvmonCommand):
 
         vnf_id = parsed_args.resource_id
         written = open_store(config_files(parsed_args), write=True).clear_vnf_error(vnf_id)
-        if written.outcome == "changed":
+        if written.changed:
             print(f"VNF {vnf_id}: ERROR cleared, now ACTIVE")
             return 0
-        if written.outcome == "bad_action":
+        if written.refused:
             raise NfvmonError(f"nfvmon: no VNF {vnf_id}")
         raise NfvmonError(f"nfvmon: VNF {vnf_id} is {written.status}, not ERROR")
 

@@ -1,4 +1,4 @@
-"""Client-side RPC APIs: the only place that knows targets, topics and method names.
+"""Client-side RPC APIs: the targets and clients over nfvmon.protocol's names.
 
 `ConductorAPI` is what monitor actions (and the lifecycle) call (version 1.0, and 1.1 for
 `refusal`); `MonitorControlAPI` is what
@@ -9,34 +9,24 @@ and a kill reaches the action it names and no other.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import oslo_messaging as messaging
 
-# Answers the conductor gives besides a status: nfvmon.protocol spells them.
-from nfvmon.protocol import BAD_ACTION, ERROR_PREFIX, INTERNAL_ERROR, OK, RESYNC  # noqa: F401
-
-EXCHANGE = "nfvmon"
-#: What every call and cast is sent as, unless it names a newer version: a conductor of any
-#: 1.x answers it, so actions and conductors of different releases work together.
-VERSION = "1.0"
-#: What this release's conductor implements. 1.1 adds `refusal`.
-CONDUCTOR_VERSION = "1.1"
-REFUSAL_VERSION = "1.1"
-DEFAULT_TOPIC = "nfvmon_conductor"
-KILL_TOPIC = "KILL_ACTION"
-
-#: The longest `refusal` answer: one line naming the resource, the action and what to do.
-MAX_REFUSAL = 400
-
-
-def state_digest(state: Mapping[str, Any]) -> str:
-    """Digest of what an action believes (`{"status": ...}`); both sides compute it alike."""
-    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+from nfvmon.protocol import (
+    CHECK_IN,
+    DEFAULT_TOPIC,
+    EXCHANGE,
+    EXECUTE_POLICY_ACTION,
+    KILL,
+    KILL_TOPIC,
+    REFUSAL,
+    REFUSAL_VERSION,
+    UPDATE,
+    UPDATE_VIM,
+    VERSION,
+)
 
 
 def conductor_target(topic: str = DEFAULT_TOPIC, server: str | None = None) -> messaging.Target:
@@ -57,26 +47,26 @@ class ConductorAPI:
                                                 timeout=timeout)
 
     def update_vim(self, ctxt: dict, vim_id: str, status: str, action_id: str) -> str:
-        return self._client.call(ctxt, "update_vim", vim_id=vim_id, status=status,
+        return self._client.call(ctxt, UPDATE_VIM, vim_id=vim_id, status=status,
                                  action_id=action_id)
 
     def execute_policy_action(self, ctxt: dict, vnf: Mapping[str, Any] | str,
                               monitor_return_value: Mapping[str, Any],
                               policy_actions: Mapping[str, str], action_id: str) -> str:
-        return self._client.call(ctxt, "execute_policy_action", vnf=vnf,
+        return self._client.call(ctxt, EXECUTE_POLICY_ACTION, vnf=vnf,
                                  monitor_return_value=monitor_return_value,
                                  policy_actions=policy_actions, action_id=action_id)
 
     def check_in(self, ctxt: dict, action_id: str, digest: str) -> str:
         """`ok`, `bad_action` (exit), or `resync` (re-send the full state)."""
-        return self._client.call(ctxt, "check_in", action_id=action_id, digest=digest)
+        return self._client.call(ctxt, CHECK_IN, action_id=action_id, digest=digest)
 
     def refusal(self, ctxt: dict, action_id: str, resource_type: str, resource_id: str) -> str:
         """Why the conductor answers `bad_action` to `action_id` (monitoring `resource_type`
         `resource_id`: "vim" or "vnf"): one line naming the resource and what to do.
         Version 1.1: a 1.0 conductor refuses the call (an exception here)."""
         return self._client.prepare(version=REFUSAL_VERSION).call(
-            ctxt, "refusal", action_id=action_id, resource_type=resource_type,
+            ctxt, REFUSAL, action_id=action_id, resource_type=resource_type,
             resource_id=resource_id)
 
 
@@ -97,10 +87,10 @@ class MonitorControlAPI:
                                         retry=CAST_RETRIES)
 
     def kill(self, ctxt: dict, action_id: str) -> None:
-        self._client(action_id).cast(ctxt, "kill", action_id=action_id)
+        self._client(action_id).cast(ctxt, KILL, action_id=action_id)
 
     def update(self, ctxt: dict, action_id: str, parameter: Mapping[str, Any]) -> None:
         """`parameter`: `{"mgmt_ips": {VDU: [IP, ...]}, "renewed": [VDU, ...]}` for a VNF
         monitor (all VDUs' addresses, and the VDUs respawned or healed)."""
-        self._client(action_id).cast(ctxt, "update", action_id=action_id,
+        self._client(action_id).cast(ctxt, UPDATE, action_id=action_id,
                                      parameter=dict(parameter))

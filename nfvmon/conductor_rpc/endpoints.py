@@ -18,7 +18,8 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from nfvmon.conductor_rpc import client, refusals, rpc_args, states
+from nfvmon import protocol, status_machine
+from nfvmon.conductor_rpc import refusals, rpc_args, states
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_runner import PolicyJob, PolicyRunner
 from nfvmon.conductor_rpc.rpc_args import BadRequest
@@ -27,6 +28,11 @@ from nfvmon.db.api import EXTERNAL, VIM, VNF, Store
 LOG = logging.getLogger(__name__)
 
 __all__ = ["BadRequest", "ConductorEndpoint"]
+
+#: A VIM monitor reports a status; the status machine moves it by this event.
+_VIM_REPORTS = {
+    status_machine.transition(VIM, event).to: event
+    for event in (status_machine.MONITOR_REACHABLE, status_machine.MONITOR_UNREACHABLE)}
 
 
 def _rpc(method):
@@ -39,12 +45,12 @@ def _rpc(method):
         try:
             return method(self, ctxt, **kwargs)
         except BadRequest as exc:
-            reason = rpc_args.bounded(str(exc), rpc_args.MAX_ERROR - len(client.ERROR_PREFIX))
+            reason = rpc_args.bounded(str(exc), rpc_args.MAX_ERROR - len(protocol.ERROR_PREFIX))
             LOG.warning("%s rejected: %s", method.__name__, reason)
-            return client.ERROR_PREFIX + reason
+            return protocol.ERROR_PREFIX + reason
         except Exception:  # noqa: BLE001 - one bad call must not take the server down
             LOG.exception("%s failed", method.__name__)
-            return client.INTERNAL_ERROR + f" in {method.__name__}"
+            return protocol.INTERNAL_ERROR + f" in {method.__name__}"
         finally:
             self._metrics.rpc_seconds.labels(method.__name__).observe(
                 time.perf_counter() - started)
@@ -52,7 +58,7 @@ def _rpc(method):
 
 
 class ConductorEndpoint:
-    target = messaging.Target(version=client.CONDUCTOR_VERSION)
+    target = messaging.Target(version=protocol.CONDUCTOR_VERSION)
 
     def __init__(self, store: Store, runner: PolicyRunner, metrics: Metrics):
         self._store = store
@@ -63,8 +69,9 @@ class ConductorEndpoint:
     def update_vim(self, ctxt, vim_id=None, status=None, action_id=None):
         vim_id = rpc_args.resource_id("vim_id", vim_id)
         action_id = rpc_args.resource_id("action_id", action_id)
-        status = rpc_args.choice("VIM status", status, states.VIM_MONITOR_STATUSES)
-        written = self._store.write_status(VIM, vim_id, status, action_id=action_id,
+        status = rpc_args.choice("VIM status", status, tuple(_VIM_REPORTS))
+        event = _VIM_REPORTS[status]
+        written = self._store.write_status(VIM, vim_id, event, action_id=action_id,
                                            reason="reported by its monitor")
         return self._answer(VIM, written)
 
@@ -83,19 +90,18 @@ class ConductorEndpoint:
                                  f"(installed: {', '.join(sorted(self._runner_plugins()))})")
         vnf_row = self._store.get_vnf(vnf_id)
         if vnf_row is None:
-            return client.BAD_ACTION  # deleted: its monitor must end
+            return protocol.BAD_ACTION  # deleted: its monitor must end
         addresses = vnf_row.mgmt_ips
         if report.vdu not in addresses:
             if not self._is_current(vnf_id, action_id):
-                return client.BAD_ACTION
+                return protocol.BAD_ACTION
             raise BadRequest(f"unknown VDU {report.vdu!r} of VNF {vnf_id} (its VDUs: "
                              f"{', '.join(sorted(addresses)) or 'none'})")
         if report.target not in addresses[report.vdu]:
             return self._moved_target(vnf_row, report, action_id)
         if report.event == states.RECOVERY:
             written = self._store.write_status(
-                VNF, vnf_id, states.ACTIVE, action_id=action_id,
-                allowed_from=states.RECOVERY_ALLOWED_FROM,
+                VNF, vnf_id, status_machine.RECOVERY, action_id=action_id,
                 reason=f"VDU {report.vdu} answers again", details={"report": report.stored()})
             return self._answer(VNF, written)
         # ACTIVE → DEAD and the policy job in one transaction: a conductor that dies right
@@ -112,10 +118,10 @@ class ConductorEndpoint:
         digest = rpc_args.short_string("digest", digest, rpc_args.MAX_DIGEST)
         found = self._store.check_in(action_id)
         if found is None:
-            return client.BAD_ACTION
-        if digest != client.state_digest({"status": found.status}):
-            return client.RESYNC
-        return client.OK
+            return protocol.BAD_ACTION
+        if digest != protocol.state_digest({"status": found.status}):
+            return protocol.RESYNC
+        return protocol.OK
 
     @_rpc
     def refusal(self, ctxt, action_id=None, resource_type=None, resource_id=None):
@@ -127,7 +133,7 @@ class ConductorEndpoint:
         facts = self._refusal_facts(resource_type, resource_id)
         line = refusals.message(resource_type, resource_id, action_id, facts)
         LOG.info("action %s refused: %s", action_id, line)
-        return rpc_args.bounded(line, client.MAX_REFUSAL)
+        return rpc_args.bounded(line, protocol.MAX_REFUSAL)
 
     def _refusal_facts(self, resource_type: str, resource_id: str) -> refusals.Facts:
         get = self._store.get_vim if resource_type == VIM else self._store.get_vnf
@@ -154,7 +160,7 @@ class ConductorEndpoint:
         says nothing of the VDU); instead the monitor gets the update again and the VNF's
         current status, which ends its resync."""
         if not self._is_current(vnf.id, action_id):
-            return client.BAD_ACTION
+            return protocol.BAD_ACTION
         addresses = vnf.mgmt_ips
         LOG.info("VNF %s: %s of %s, no longer an address of VDU %s (now %s): the monitor "
                  "gets its update again", vnf.id, report.event, report.target, report.vdu,
@@ -166,8 +172,8 @@ class ConductorEndpoint:
         return self._runner.plugins
 
     def _answer(self, resource: str, written) -> str:
-        if written.outcome == "bad_action":
-            return client.BAD_ACTION
-        if written.outcome == "changed":
+        if written.refused:
+            return protocol.BAD_ACTION
+        if written.changed:
             self._metrics.transitions.labels(resource, written.status).inc()
         return written.status

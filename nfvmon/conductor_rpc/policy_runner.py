@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from nfvmon import status_machine as machine
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.plugin_threads import PluginThreads
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
@@ -37,8 +38,6 @@ from nfvmon.db.status_writer import StatusWrite
 
 LOG = logging.getLogger(__name__)
 
-#: Added to every job deadline: the owner's own timer, not a rival, should end a slow job.
-DEADLINE_GRACE = 5.0
 #: Seconds before a job that met a database error is decided again.
 DB_RETRY_DELAY = 2.0
 
@@ -98,7 +97,7 @@ class PolicyRunner:
         written = self._store.jobs.fail_with_job(job.spec(), owner=self._owner,
                                                  deadline=self._deadline(), reason=reason,
                                                  details=details)
-        if written.outcome == "changed":
+        if written.changed:
             self.submit(job)
         return written
 
@@ -144,12 +143,11 @@ class PolicyRunner:
             acted.append(row.vnf_id)
         for vnf in self._store.jobs.pending_without_job(now - timedelta(seconds=self._timeout)):
             written = self._store.write_status(
-                VNF, vnf.id, states.ERROR, action_id=None, allowed_from=(vnf.status,),
-                event_type="POLICY",
+                VNF, vnf.id, machine.POLICY_ORPHANED, seen=vnf.status,
                 reason=f"{vnf.status} for over {self._timeout:g} s with nothing under way to "
                        f"end it (its process ended); nfvmon vnf heal {vnf.id} --vdu VDU or "
                        f"nfvmon vnf clear-error {vnf.id} to go on")
-            if written.outcome == "changed":
+            if written.changed:
                 LOG.warning("VNF %s: %s with no job behind it: now ERROR", vnf.id, vnf.status)
                 acted.append(vnf.id)
         return acted
@@ -170,8 +168,7 @@ class PolicyRunner:
             release = False
         except Exception:  # noqa: BLE001 - the runner must survive anything a job does
             LOG.exception("policy action %s for VNF %s crashed", job.action_name, job.vnf_id)
-            self._write(job, states.ERROR, f"policy action {job.action_name} crashed",
-                        allowed_from=None)
+            self._write(job, machine.POLICY_CRASHED, f"policy action {job.action_name} crashed")
             self._store.jobs.finish(job.vnf_id, self._owner)
         finally:
             if release:
@@ -186,29 +183,30 @@ class PolicyRunner:
         vnf = self._store.get_vnf(job.vnf_id)
         plugin = self._plugins.get(job.action_name)
         pending = plugin.pending_status if plugin is not None else None
-        acting_from = (states.DEAD, pending) if pending else (states.DEAD,)
-        if vnf is None or vnf.status not in acting_from:
+        if vnf is None or vnf.status not in machine.policy_acts_from(pending):
             self._store.jobs.finish(job.vnf_id, self._owner)  # recovered, cleared, gone
             return True
-        if plugin is None:
-            self._end(job, states.ERROR, acting_from, "failed",
+        if plugin is None or pending and pending not in machine.POLICY_PENDING_STATUSES:
+            self._end(job, machine.POLICY_FAILED, vnf.status, "failed",
                       f"policy action {job.action_name!r} is not installed on conductor "
-                      f"{self._owner}")
+                      f"{self._owner}" if plugin is None else
+                      f"policy action {job.action_name!r} declares pending status {pending}, "
+                      f"not one of {', '.join(machine.POLICY_PENDING_STATUSES)}")
             return True
         attempt = 0
         if plugin.capped:
             decision = states.decide_heal(self._heal, vnf.heal_attempts, vnf.last_heal_at,
                                           self._clock())
             if decision.verdict == "give_up":
-                self._give_up(job, decision.attempt, acting_from)
+                self._give_up(job, decision.attempt, vnf.status)
                 return True
             if decision.verdict == "wait":
                 return self._wait(job, decision.delay)
             attempt = decision.attempt
             self._store.record_heal_attempt(job.vnf_id, attempt, self._clock())
         if pending and vnf.status != pending:
-            if not self._write(job, pending, f"{job.action_name} of VDU {job.vdu} started",
-                               allowed_from=(states.DEAD,)):
+            if not self._write(job, machine.policy_started(pending),
+                               f"{job.action_name} of VDU {job.vdu} started"):
                 self._store.jobs.finish(job.vnf_id, self._owner)
                 return True
         if not self._store.jobs.set_state(job.vnf_id, self._owner, state=RUNNING,
@@ -255,7 +253,7 @@ class PolicyRunner:
 
     def _conclude(self, run: _Run, outcome: str, result: PolicyResult | None, error: str,
                   job: PolicyJob) -> bool:
-        if outcome == "ok":
+        if outcome == "ok":  # plugin_threads' outcome: the plugin returned (not a wire answer)
             problem = self._check_result(job, result)
             if problem:
                 outcome, error = "failed", problem
@@ -263,19 +261,19 @@ class PolicyRunner:
             self._apply(job, result, run.from_status)
             self._store.jobs.finish(job.vnf_id, self._owner)
         elif outcome == "timeout":
-            self._end(job, states.ERROR, (run.from_status,), outcome,
+            self._end(job, machine.POLICY_TIMED_OUT, run.from_status, outcome,
                       f"policy action {job.action_name} did not finish in {self._timeout:g} s")
             return True
         elif run.plugin.capped and run.attempt < self._heal.max_attempts:
-            self._write(job, states.DEAD, f"{job.action_name} attempt {run.attempt} failed: "
-                        f"{error}", allowed_from=(run.from_status,))
+            self._write(job, machine.POLICY_ATTEMPT_FAILED, f"{job.action_name} attempt "
+                        f"{run.attempt} failed: {error}", seen=run.from_status)
             self._on_outcome(job.action_name, outcome)
             return self._decide(job)
         elif run.plugin.capped:
-            self._give_up(job, run.attempt, (run.from_status,), error)
+            self._give_up(job, run.attempt, run.from_status, error)
             return True
         else:
-            self._end(job, states.ERROR, (run.from_status,), outcome,
+            self._end(job, machine.POLICY_FAILED, run.from_status, outcome,
                       f"{job.action_name} failed: {error}")
             return True
         self._on_outcome(job.action_name, outcome)
@@ -285,6 +283,9 @@ class PolicyRunner:
         """Why a plugin's answer must not be applied ('' when it may)."""
         if not isinstance(result, PolicyResult):
             return f"{job.action_name} returned {type(result).__name__}, not a PolicyResult"
+        if result.status not in machine.POLICY_RESULT_EVENTS:
+            return (f"{job.action_name} returned status {str(result.status)[:40]!r}, not one "
+                    f"of {', '.join(machine.POLICY_RESULT_EVENTS)}")
         if not result.mgmt_ips:
             return ""
         vnf = self._store.get_vnf(job.vnf_id)
@@ -301,33 +302,31 @@ class PolicyRunner:
             self._cast("update", job.action_id,
                        {"mgmt_ips": vnf.mgmt_ips,
                         "renewed": [job.vdu] if job.vdu else []})
-        self._write(job, result.status, result.reason, allowed_from=(from_status,),
+        self._write(job, machine.POLICY_RESULT_EVENTS[result.status], result.reason,
+                    seen=from_status,
                     details={"mgmt_ips": result.mgmt_ips} if result.mgmt_ips else None)
 
-    def _give_up(self, job: PolicyJob, attempts: int, allowed_from: tuple[str, ...],
-                 last_error: str = "") -> None:
+    def _give_up(self, job: PolicyJob, attempts: int, seen: str, last_error: str = "") -> None:
         last = f" (last: {last_error})" if last_error else ""
-        self._end(job, states.ERROR, allowed_from, "gave_up",
+        self._end(job, machine.POLICY_GAVE_UP, seen, "gave_up",
                   f"{job.action_name} gave up after {attempts} attempts{last}; clear the "
                   f"error (nfvmon vnf clear-error {job.vnf_id}) to try again")
 
-    def _end(self, job: PolicyJob, status: str, allowed_from: tuple[str, ...], outcome: str,
-             reason: str) -> None:
-        self._write(job, status, reason, allowed_from=allowed_from)
+    def _end(self, job: PolicyJob, event: str, seen: str, outcome: str, reason: str) -> None:
+        self._write(job, event, reason, seen=seen)
         self._store.jobs.finish(job.vnf_id, self._owner)
         self._on_outcome(job.action_name, outcome)
 
-    def _write(self, job: PolicyJob, status: str, reason: str, *, allowed_from,
+    def _write(self, job: PolicyJob, event: str, reason: str, *, seen: str | None = None,
                details: Mapping[str, Any] | None = None) -> bool:
-        written = self._store.write_status(VNF, job.vnf_id, status, action_id=None,
-                                           allowed_from=allowed_from, reason=reason,
-                                           event_type="POLICY",
+        """Apply the policy `event` (only from `seen`, the status the job acts from)."""
+        written = self._store.write_status(VNF, job.vnf_id, event, seen=seen, reason=reason,
                                            details={"action": job.action_name, "vdu": job.vdu,
                                                     **(details or {})})
-        return written.outcome == "changed"
+        return written.changed
 
     def _deadline(self, after: float = 0.0) -> datetime:
-        return self._clock() + timedelta(seconds=after + self._timeout + DEADLINE_GRACE)
+        return machine.job_deadline(self._clock(), self._timeout, after)
 
     def update_monitor(self, action_id: str, parameter: Mapping[str, Any]) -> None:
         """Send a running monitor its VNF's addresses (`update`); a lost cast is logged."""

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from nfvmon.db.api import EXTERNAL, NFVMON
 from nfvmon.db.models import utcnow
 from nfvmon.errors import UndeployableState
+from nfvmon.status_machine import MONITOR_UNRECREATABLE
 
 LOG = logging.getLogger(__name__)
-
 
 
 def mark_lost_monitors(store, grace: timedelta, now: datetime | None = None) -> list[tuple]:
@@ -43,35 +45,45 @@ def mark_lost_monitors(store, grace: timedelta, now: datetime | None = None) -> 
 
 class Reconciler:
     def __init__(self, lifecycle, *, checkin_interval: float, missed_limit: int,
-                 interval: float):
+                 interval: float, workers: int = 1, settled: Callable[[], bool] | None = None):
         self.lifecycle = lifecycle
         self.grace = timedelta(seconds=checkin_interval * missed_limit)
         self.interval = interval
+        #: Monitors re-created at once: each is a few Mistral calls, mostly waiting.
+        self.workers = workers
+        #: Whether silence may be judged now (BrokerWatch.settled); None: always.
+        self._settled = settled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> list[tuple[str, str]]:
         """Re-create stale monitors and clean failed executions; what was re-created."""
-        recreated = []
-        for monitor in self.lifecycle.store.stale_monitors((now or utcnow()) - self.grace):
-            key = (monitor.resource_type, monitor.resource_id)
-            try:
-                self.lifecycle.redeploy(*key, expected_action=monitor.action_id)
-            except UndeployableState as exc:
-                # Retrying cannot help: say so on the resource, once (ERROR is then unchanged).
-                written = self.lifecycle.store.write_status(
-                    *key, "ERROR", action_id=None, event_type="RECONCILE",
-                    reason=f"its monitor stopped and cannot be re-created: {exc}")
-                if written.outcome == "changed":
-                    LOG.error("%s %s: %s", *key, exc)
-                continue
-            except Exception as exc:  # noqa: BLE001 - next round tries again; one bad
-                LOG.warning("re-creating the monitor of %s %s failed: %s", *key, exc)
-                continue
-            LOG.warning("%s %s: its monitor stopped checking in; re-created", *key)
-            recreated.append(key)
+        if self._settled is not None and not self._settled():
+            return []
+        stale = self.lifecycle.store.stale_monitors((now or utcnow()) - self.grace)
+        with ThreadPoolExecutor(max_workers=self.workers,
+                                thread_name_prefix="reconcile") as pool:
+            recreated = [key for key in pool.map(self._recreate, stale) if key is not None]
         self._clean_failed_executions()
         return recreated
+
+    def _recreate(self, monitor) -> tuple[str, str] | None:
+        key = (monitor.resource_type, monitor.resource_id)
+        try:
+            self.lifecycle.redeploy(*key, expected_action=monitor.action_id)
+        except UndeployableState as exc:
+            # Retrying cannot help: say so on the resource, once (ERROR is then unchanged).
+            written = self.lifecycle.store.write_status(
+                *key, MONITOR_UNRECREATABLE,
+                reason=f"its monitor stopped and cannot be re-created: {exc}")
+            if written.changed:
+                LOG.error("%s %s: %s", *key, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - next round tries again; one bad
+            LOG.warning("re-creating the monitor of %s %s failed: %s", *key, exc)
+            return None
+        LOG.warning("%s %s: its monitor stopped checking in; re-created", *key)
+        return key
 
     def _clean_failed_executions(self) -> None:
         """Delete executions in ERROR of the workflows nfvmon deploys itself. Not an

@@ -1,7 +1,8 @@
 """The conductor's statuses (from nfvmon.statuses) and the heal back-off decision (pure).
 
-Like Akanda RUG's state machine, the decisions here take an observation and return what to
-do; the conductor's I/O happens elsewhere, so tests drive these without sockets.
+Which event moves which status is nfvmon.status_machine's table; here is only the decision
+whether another respawn/heal may start: it takes an observation and returns what to do, so
+tests drive it without sockets.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime, timedelta
 from nfvmon.statuses import (  # noqa: F401 - re-exported: the conductor's vocabulary
     ACTIVE,
     DEAD,
-    DEAD_ALLOWED_FROM,
     ERROR,
     FAILURE,
     MONITOR_EVENTS,
@@ -21,7 +21,6 @@ from nfvmon.statuses import (  # noqa: F401 - re-exported: the conductor's vocab
     PENDING_HEAL,
     PENDING_SCALE_OUT,
     RECOVERY,
-    RECOVERY_ALLOWED_FROM,
     VIM_MONITOR_STATUSES,
     VIM_PENDING,
     VIM_REACHABLE,

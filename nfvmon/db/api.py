@@ -8,7 +8,7 @@ writes one event row in the same transaction (status_writer.py runs them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from nfvmon import statuses
+from nfvmon import status_machine
 from nfvmon.db import status_sql
 from nfvmon.db.bounds import bounded_details, bounded_reason
 from nfvmon.db.engine import make_sessionmaker
@@ -30,8 +30,8 @@ from nfvmon.db.models import Event, Monitor, Vdu, Vim, Vnf, utcnow
 from nfvmon.db.policy_jobs import PolicyJobs
 from nfvmon.db.status_writer import StatusWrite, status_writer
 
-VIM = "vim"
-VNF = "vnf"
+VIM = status_machine.VIM
+VNF = status_machine.VNF
 #: Who deploys a monitor's workflow in Mistral: nfvmon, or the operator with Mistral's tools.
 NFVMON, EXTERNAL = "nfvmon", "external"
 DEPLOYMENTS = (NFVMON, EXTERNAL)
@@ -223,12 +223,12 @@ class Store:
             status = session.scalar(select(model.status).where(model.id == row.resource_id))
             if status is None:
                 return None
-        if row.resource_type == VNF and status == statuses.PENDING_CREATE:
+        first = status_machine.transition(VNF, status_machine.FIRST_CHECKIN)
+        if row.resource_type == VNF and first.allows(status):
             # A VNF is being monitored once its monitor checks in (an external deployment
             # has no other sign of it).
-            written = self.write_status(VNF, row.resource_id, statuses.ACTIVE, action_id=action_id,
-                                        allowed_from=(statuses.PENDING_CREATE,),
-                                        event_type="CREATE", reason="its monitor checked in")
+            written = self.write_status(VNF, row.resource_id, first.event, action_id=action_id,
+                                        reason="its monitor checked in")
             status = written.status or status
         return CheckIn(row.resource_type, row.resource_id, status)
 
@@ -238,23 +238,29 @@ class Store:
         self,
         resource_type: str,
         resource_id: str,
-        status: str,
+        event: str,
         *,
-        action_id: str | None,
-        allowed_from: Iterable[str] | None = None,
+        action_id: str | None = None,
+        seen: str | None = None,
         reason: str = "",
-        event_type: str = "MONITOR",
         details: Mapping[str, Any] | None = None,
     ) -> StatusWrite:
-        """Set a status, if `action_id` is current (None: an operator or the conductor itself).
+        """Apply `event` (a row of nfvmon.status_machine) to the resource, if its current
+        status allows it (only `seen`, when given: the status the caller decided on) and, for
+        a monitor's event, if `action_id` is the resource's current action.
 
         One UPDATE decides: right action, status allowed to change, status different. This is
         the conductor's hot path: statements compiled once, run on the DBAPI cursor.
         """
-        values = {"rid": resource_id, "new_status": status, "aid": action_id,
-                  "reason": bounded_reason(reason), "now": utcnow(), "event_type": event_type}
-        shape = (resource_type, action_id is not None,
-                 tuple(allowed_from) if allowed_from is not None else None)
+        row = status_machine.transition(resource_type, event)
+        if row.needs_action != (action_id is not None):
+            raise status_machine.UnknownTransition(
+                f"{event} is caused by {'a monitor action' if row.needs_action else 'no action'}"
+                f", not action_id={action_id!r}")
+        values = {"rid": resource_id, "new_status": row.to, "aid": action_id,
+                  "reason": bounded_reason(reason), "now": utcnow(),
+                  "event_type": row.event_type}
+        shape = (resource_type, row.needs_action, status_machine.guard(row, seen))
         return self._status.write(shape, values, bounded_details(details) if details else {})
 
     def close(self) -> None:
@@ -266,23 +272,19 @@ class Store:
 
         A pending status whose job is gone or past its deadline is cleared too: nothing is
         running that could still end it (its owner died)."""
-        written = self.write_status(VNF, vnf_id, statuses.ACTIVE, action_id=None,
-                                    allowed_from=self.settled_statuses(vnf_id, now,
-                                                                       (statuses.ERROR,)),
-                                    reason="error cleared", event_type="CLEAR")
-        if written.outcome == "changed":
+        event = (status_machine.OPERATOR_CLEAR if self.job_alive(vnf_id, now)
+                 else status_machine.OPERATOR_CLEAR_ORPHANED)
+        written = self.write_status(VNF, vnf_id, event, reason="error cleared")
+        if written.changed:
             self.record_heal_attempt(vnf_id, 0, None)
             self.jobs.finish(vnf_id)
         return written
 
-    def settled_statuses(self, vnf_id: str, now: datetime | None,
-                         base: tuple[str, ...]) -> tuple[str, ...]:
-        """`base`, plus the pending statuses when no live job stands behind the VNF: an
-        operator may then act on it as on a settled VNF."""
+    def job_alive(self, vnf_id: str, now: datetime | None = None) -> bool:
+        """Whether a policy job before its deadline stands behind the VNF (else its pending
+        status is orphaned: an operator may act on it as on a settled VNF)."""
         job = self.jobs.get(vnf_id)
-        if job is not None and job.deadline > (now or utcnow()):
-            return base
-        return base + statuses.VNF_PENDING_STATUSES
+        return job is not None and job.deadline > (now or utcnow())
 
     def record_heal_attempt(self, vnf_id: str, attempts: int, when: datetime | None) -> None:
         with self._sessions.begin() as session:

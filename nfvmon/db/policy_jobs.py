@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import sessionmaker
 
-from nfvmon import statuses
+from nfvmon import status_machine
 from nfvmon.db import status_sql
 from nfvmon.db.bounds import bounded_details, bounded_reason
 from nfvmon.db.models import Monitor, PolicyJob, Vnf, utcnow
-from nfvmon.db.status_writer import StatusWrite
+from nfvmon.db.status_writer import BAD_ACTION, CHANGED, GUARDED, UNCHANGED, StatusWrite
 
 QUEUED, RUNNING = "queued", "running"
+_ENDED_BY_CHECKIN = status_machine.pending_ended_by(status_machine.FIRST_CHECKIN_ENDS)
 
 
 @dataclass(frozen=True)
@@ -45,28 +46,30 @@ class PolicyJobs:
                       details: Mapping[str, Any]) -> StatusWrite:
         """ACTIVE → DEAD from the VNF's current monitor action, its event, and the job that
         answers it: one transaction. Any job row left over for the VNF is replaced."""
+        failure = status_machine.transition(status_machine.VNF, status_machine.FAILURE)
         now = utcnow()
         reason = bounded_reason(reason)
-        values = {"rid": spec.vnf_id, "new_status": statuses.DEAD, "aid": spec.monitor_action_id,
+        values = {"rid": spec.vnf_id, "new_status": failure.to, "aid": spec.monitor_action_id,
                   "reason": reason, "now": now}
         with self._engine.begin() as connection:
             row = connection.execute(status_sql.status_update(
-                "vnf", True, statuses.DEAD_ALLOWED_FROM), values).first()
+                failure.resource_type, failure.needs_action, failure.from_statuses),
+                values).first()
             if row is None:
                 current = connection.execute(status_sql.current_status("vnf"),
                                              {"rid": spec.vnf_id}).first()
                 if current is None or current[1] != spec.monitor_action_id:
-                    return StatusWrite("bad_action")
-                if current[0] == statuses.DEAD:
-                    return StatusWrite("unchanged", statuses.DEAD)
-                return StatusWrite("guarded", current[0])
+                    return StatusWrite(BAD_ACTION)
+                if current[0] == failure.to:
+                    return StatusWrite(UNCHANGED, failure.to)
+                return StatusWrite(GUARDED, current[0])
             connection.execute(status_sql.EVENT_INSERT, {
-                "resource_type": "vnf", "resource_id": spec.vnf_id, "event_type": "MONITOR",
-                "state": statuses.DEAD, "created_at": now,
+                "resource_type": "vnf", "resource_id": spec.vnf_id,
+                "event_type": failure.event_type, "state": failure.to, "created_at": now,
                 "details": {"from": row[0], "reason": reason, **bounded_details(details)}})
             connection.execute(delete(PolicyJob).where(PolicyJob.vnf_id == spec.vnf_id))
             connection.execute(insert(PolicyJob).values(_row(spec, owner, deadline, now)))
-        return StatusWrite("changed", statuses.DEAD, row[0])
+        return StatusWrite(CHANGED, failure.to, row[0])
 
     def ensure(self, spec: JobSpec, *, owner: str, deadline: datetime) -> bool:
         """Record a job for `spec.vnf_id` unless one exists; True if this call wrote it."""
@@ -124,17 +127,18 @@ class PolicyJobs:
 
     def pending_without_job(self, older_than: datetime) -> list[Vnf]:
         """VNFs in a pending status that no job stands behind, unchanged since `older_than`:
-        whatever put them there (a CLI killed mid-heal) is gone. PENDING_CREATE with a
-        current monitor action is not one: its first check-in ends it (an external
-        deployment may wait for its operator), and the reconciler watches that action."""
+        whatever put them there (a CLI killed mid-heal) is gone. A status that a first
+        check-in ends (PENDING_CREATE) with a current monitor action is not one: that ends
+        it (an external deployment may wait for its operator), and the reconciler watches
+        that action."""
         awaited = select(Monitor.resource_id).where(
             Monitor.resource_type == "vnf", Monitor.resource_id == Vnf.id,
             Monitor.action_id.is_not(None)).exists()
         with self._sessions() as session:
             return list(session.scalars(select(Vnf).where(
-                Vnf.status.in_(statuses.VNF_PENDING_STATUSES), Vnf.updated_at < older_than,
+                Vnf.status.in_(list(status_machine.PENDING)), Vnf.updated_at < older_than,
                 ~select(PolicyJob.vnf_id).where(PolicyJob.vnf_id == Vnf.id).exists(),
-                ~((Vnf.status == statuses.PENDING_CREATE) & awaited))))
+                ~(Vnf.status.in_(_ENDED_BY_CHECKIN) & awaited))))
 
 
 def _row(spec: JobSpec, owner: str, deadline: datetime, now: datetime) -> dict[str, Any]:

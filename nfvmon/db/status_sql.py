@@ -50,7 +50,8 @@ def status_update(resource_type: str, check_action: bool, allowed: tuple[str, ..
       [AND EXISTS (current action is :aid)] [AND status IN <allowed>]
     RETURNING previous_status -- the old status, since SET reads the row before the update.
 
-    `allowed` is one of a few constant tuples (the callers' guards), part of the shape.
+    `allowed` is a row's from-statuses in nfvmon.status_machine (or the one status a caller
+    saw), a constant tuple: part of the shape.
     """
     table = MODELS[resource_type].__table__
     monitors = Monitor.__table__

@@ -13,15 +13,18 @@ from sqlalchemy import Engine, create_engine
 
 from nfvmon.db import status_sql
 from nfvmon.db.engine import PG_CONNECT_TIMEOUT
+from nfvmon.protocol import BAD_ACTION
+
+CHANGED, UNCHANGED, GUARDED = "changed", "unchanged", "guarded"
 
 
 @dataclass(frozen=True)
 class StatusWrite:
     """What became of a status write.
 
-    outcome: `changed`, `unchanged` (already that status), `guarded` (the current status
-    does not allow this change; `status` says what it is), or `bad_action` (the writer is
-    not the resource's current action, or the resource is gone).
+    outcome: CHANGED, UNCHANGED (already that status), GUARDED (the current status does not
+    allow this change; `status` says what it is), or BAD_ACTION (nfvmon.protocol: the writer
+    is not the resource's current action, or the resource is gone).
     """
 
     outcome: str
@@ -30,7 +33,16 @@ class StatusWrite:
 
     @property
     def accepted(self) -> bool:
-        return self.outcome in ("changed", "unchanged")
+        return self.outcome in (CHANGED, UNCHANGED)
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome == CHANGED
+
+    @property
+    def refused(self) -> bool:
+        """The writer is not the resource's current action (or it is gone)."""
+        return self.outcome == BAD_ACTION
 
 
 def status_writer(engine: Engine) -> SqliteStatusWriter | PostgresqlStatusWriter:
@@ -45,10 +57,10 @@ def why_not_written(cursor, dialect, shape, values) -> StatusWrite:
     current = status_sql.for_driver(status_sql.current_status(resource_type), dialect
                                     ).execute(cursor, values).fetchone()
     if current is None or (check_action and current[1] != values["aid"]):
-        return StatusWrite("bad_action")
+        return StatusWrite(BAD_ACTION)
     if current[0] == values["new_status"]:
-        return StatusWrite("unchanged", values["new_status"])
-    return StatusWrite("guarded", current[0])
+        return StatusWrite(UNCHANGED, values["new_status"])
+    return StatusWrite(GUARDED, current[0])
 
 
 class SqliteStatusWriter:
@@ -83,7 +95,7 @@ class SqliteStatusWriter:
                         "state": values["new_status"], "created_at": values["now"],
                         "event_type": values["event_type"],
                         "details": {"from": row[0], "reason": values["reason"], **details}})
-                    written = StatusWrite("changed", values["new_status"], row[0])
+                    written = StatusWrite(CHANGED, values["new_status"], row[0])
                 else:
                     written = why_not_written(cursor, dialect, shape, values)
                 cursor.execute("COMMIT")
@@ -135,7 +147,7 @@ class PostgresqlStatusWriter:
                     **values, "details": {"reason": values["reason"], **details}},
                     connection.info.setdefault("nfvmon_prepared", set())).fetchone()
                 if row is not None:
-                    return StatusWrite("changed", values["new_status"], row[0])
+                    return StatusWrite(CHANGED, values["new_status"], row[0])
                 return why_not_written(cursor, dialect, shape, values)
         finally:
             connection.close()

@@ -35,7 +35,16 @@ from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_
 from nfvmon.generator.vnf import canonical_mgmt_ips
 from nfvmon.lifecycle.backends import WorkflowBackend
 from nfvmon.lifecycle.external import Removal
-from nfvmon.statuses import ACTIVE, DEAD, ERROR, PENDING_HEAL, VNF_PENDING_STATUSES
+from nfvmon.protocol import BAD_ACTION
+from nfvmon.status_machine import (
+    DEPLOY_FAILED,
+    DEPLOYED,
+    HEAL_DONE,
+    HEAL_FAILED,
+    OPERATOR_HEAL,
+    OPERATOR_HEAL_ORPHANED,
+)
+from nfvmon.statuses import PENDING_CREATE
 
 LOG = logging.getLogger(__name__)
 _CURRENT = object()  # redeploy(): "whatever action is current now"
@@ -120,11 +129,10 @@ class Lifecycle:
         took_over = self._claim_heal_job(vnf_id, vdu, owner, timeout)
         try:
             # A job taken over from a dead owner leaves its pending status ours to end.
-            allowed = (ACTIVE, DEAD, ERROR) + (VNF_PENDING_STATUSES if took_over else ())
             started = self.store.write_status(
-                VNF, vnf_id, PENDING_HEAL, action_id=None, event_type="HEAL",
-                allowed_from=allowed, reason=f"heal of VDU {vdu} requested")
-            if not (started.outcome == "changed" or took_over and started.accepted):
+                VNF, vnf_id, OPERATOR_HEAL_ORPHANED if took_over else OPERATOR_HEAL,
+                reason=f"heal of VDU {vdu} requested")
+            if not (started.changed or took_over and started.accepted):
                 raise LifecycleError(f"VNF {vnf_id} is {started.status}: not healed now")
             try:
                 new_ips = manager.run("heal", vnf_id, vdu)
@@ -132,16 +140,14 @@ class Lifecycle:
             except Exception as exc:  # noqa: BLE001 - a manager failure is the VNF's ERROR
                 problem = str(exc)
             if problem:
-                self.store.write_status(VNF, vnf_id, ERROR, action_id=None, event_type="HEAL",
-                                        allowed_from=(PENDING_HEAL,),
+                self.store.write_status(VNF, vnf_id, HEAL_FAILED,
                                         reason=f"heal failed: {problem}")
                 raise LifecycleError(f"heal of VDU {vdu} failed: {problem}")
             if new_ips:
                 self.store.set_vdu_ips(vnf_id, new_ips)
             new_action = self.redeploy(VNF, vnf_id)
             self.store.record_heal_attempt(vnf_id, 0, None)
-            self.store.write_status(VNF, vnf_id, ACTIVE, action_id=None, event_type="HEAL",
-                                    allowed_from=(PENDING_HEAL,), reason=f"VDU {vdu} healed")
+            self.store.write_status(VNF, vnf_id, HEAL_DONE, reason=f"VDU {vdu} healed")
             return new_action
         finally:
             self.store.jobs.finish(vnf_id, owner)
@@ -255,14 +261,12 @@ class Lifecycle:
         workflow = self._vnf_workflow(vnfd, source, vnf_id, mgmt_ips, action_id)
         self.store.create_vnf(vnf_id, vdus=mgmt_ips, name=name,
                               vnfd=vnfd_text or yaml.safe_dump(vnfd, sort_keys=False),
-                              status="PENDING_CREATE", action_id=action_id,
+                              status=PENDING_CREATE, action_id=action_id,
                               deployment=deployment, workflow_name=workflow.name)
         if deployment == EXTERNAL:
             return vnf_id
         self._deploy(VNF, vnf_id, action_id, workflow)
-        self.store.write_status(VNF, vnf_id, "ACTIVE", action_id=None,
-                                allowed_from=("PENDING_CREATE",), reason="monitoring started",
-                                event_type="CREATE")
+        self.store.write_status(VNF, vnf_id, DEPLOYED, reason="monitoring started")
         return vnf_id
 
     def _deploy(self, resource_type: str, resource_id: str, action_id: str, workflow,
@@ -274,14 +278,13 @@ class Lifecycle:
             if keep_on_failure:
                 raise LifecycleError(reason) from None
             self.store.set_action(resource_type, resource_id, None)
-            self.store.write_status(resource_type, resource_id, "ERROR", action_id=None,
-                                    reason=reason, event_type="CREATE")
+            self.store.write_status(resource_type, resource_id, DEPLOY_FAILED, reason=reason)
             raise LifecycleError(reason) from None
         if not self.store.record_execution(resource_type, resource_id, action_id,
                                            workflow_name=workflow.name,
                                            execution_id=execution_id):
-            LOG.info("%s %s: action %s was replaced while it was deployed; it ends on "
-                     "bad_action", resource_type, resource_id, action_id)
+            LOG.info("%s %s: action %s was replaced while it was deployed; it ends on %s",
+                     resource_type, resource_id, action_id, BAD_ACTION)
 
     def deregister_vim(self, vim_id: str) -> Removal:
         return self._remove(VIM, vim_id)

@@ -11,8 +11,9 @@ from typing import Any
 from stevedore import extension
 
 from nfvmon.conductor_rpc.vnf_managers.base import MgmtIps, VnfManager
+from nfvmon.protocol import POLICY_ACTIONS
 
-NAMESPACE = "nfvmon.policy_actions"
+NAMESPACE = POLICY_ACTIONS
 LOG = logging.getLogger(__name__)
 
 

@@ -11,8 +11,9 @@ from stevedore import driver
 
 from nfvmon.errors import NfvmonError, one_line
 from nfvmon.generator.identifiers import canonical_ip
+from nfvmon.protocol import VNF_MANAGERS
 
-NAMESPACE = "nfvmon.vnf_managers"
+NAMESPACE = VNF_MANAGERS
 OPERATIONS = ("respawn", "heal", "scale_out", "scale_in", "kill")
 
 #: What a driver reads from a manager's answer at most (stdout, HTTP body).
