@@ -8,6 +8,7 @@ own, and HTTP servers the tests start.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import textwrap
 import threading
@@ -46,6 +47,35 @@ class Live:
             transport_url=self.url, topic=self.topic, checkin_interval=checkin_interval,
             rpc_timeout=2, retry_initial=0.2, retry_max=1, mistral_url=mistral_url))
         self.threads = []
+        self.probed: dict[str, list[bool]] = {}
+        self._count_probes(self.engine.icmp)
+
+    def _count_probes(self, prober) -> None:
+        """Record each ICMP probe's outcome per address (True: answered): the positive
+        signal that the monitors' rounds went on, without sleeping."""
+        echo_many = prober.echo_many
+
+        async def counted(addresses, timeout, on_answer=None):
+            rtts = await echo_many(addresses, timeout, on_answer)
+            for address, rtt in zip(addresses, rtts, strict=True):
+                self.probed.setdefault(address, []).append(rtt is not None)
+            return rtts
+
+        prober.echo_many = counted
+
+    def probes(self, address: str, answered: bool) -> int:
+        return self.probed.get(address, []).count(answered)
+
+    def wait_for_probes(self, address: str, answered: bool, more: int) -> None:
+        """Until `more` further probes of `address` got (`answered`) or missed an answer."""
+        target = self.probes(address, answered) + more
+        assert wait_for(lambda: self.probes(address, answered) >= target, timeout=20), \
+            f"{address}: {self.probed.get(address)}"
+
+    def update_vim_calls(self) -> float:
+        """update_vim calls the running conductor served (its metric)."""
+        return self.conductor.metrics.registry.get_sample_value(
+            "nfvmon_rpc_seconds_count", {"method": "update_vim"}) or 0
 
     def start_conductor(self):
         self.conductor = Conductor(self.conf, transport=self.transport, store=self.store)
@@ -66,6 +96,9 @@ class Live:
 
     def kill(self, action_id):
         MonitorControlAPI(self.transport).kill({}, action_id)
+
+    def update(self, action_id, parameter):
+        MonitorControlAPI(self.transport).update({}, action_id, parameter)
 
     def close(self):
         runtime.reset(None)
@@ -109,27 +142,33 @@ def test_vim_action_reports_only_changes_and_ends_when_killed(live_factory):
     live.store.create_vim("vim-1", target="127.0.0.1", action_id=action_id)
     thread, holder = live.run(_vim_action("vim-1", "127.0.0.1", action_id, interval=0.1))
     assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
-    time.sleep(1.0)  # about ten more successful rounds: nothing more is sent
+    live.wait_for_probes("127.0.0.1", answered=True, more=10)  # ten more successful rounds:
     assert [(e.event_type, e.state) for e in live.store.events(VIM, "vim-1")] == [
-        ("CREATE", "PENDING"), ("MONITOR", "REACHABLE")]
+        ("CREATE", "PENDING"), ("MONITOR", "REACHABLE")]  # nothing more is sent
     live.kill(action_id)
     ended = _ended(thread, holder)
     assert ended["reason"] == "killed" and ended["status"] == "REACHABLE"
     assert not queue_exists(f"KILL_ACTION.{action_id}")  # nothing left on the broker
 
 
-def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_factory):
+def test_kill_reaches_the_named_action_while_an_old_and_a_new_one_overlap(live_factory,
+                                                                          caplog):
+    caplog.set_level(logging.INFO, logger="nfvmon.actions.monitor")
     live = live_factory()
     old, new = str(uuid.uuid4()), str(uuid.uuid4())
     live.store.create_vim("vim-1", target="127.0.0.1", action_id=old)
     old_thread, old_holder = live.run(_vim_action("vim-1", "127.0.0.1", old))
     assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
+    # Its check-in at start done: replaced before it, it would end refused, not killed.
+    assert wait_for(lambda: live.store.get_monitor(VIM, "vim-1").last_checkin_at is not None)
     live.store.set_action(VIM, "vim-1", new)  # the lifecycle replaced the action
     new_thread, new_holder = live.run(_vim_action("vim-1", "127.0.0.1", new))
-    time.sleep(1.0)
+    assert wait_for(lambda: queue_exists(f"KILL_ACTION.{new}"))  # both listen for kills
     live.kill(old)
     assert _ended(old_thread, old_holder)["reason"] == "killed"
-    time.sleep(1.0)
+    # A marker after the kill: the new action, still listening, logs that it ignores it.
+    live.update(new, {"marker": 1})
+    assert wait_for(lambda: f"monitor {new} ignores update {{'marker': 1}}" in caplog.text)
     assert new_thread.is_alive()
     live.kill(new)
     assert _ended(new_thread, new_holder)["reason"] == "killed"
@@ -195,19 +234,21 @@ def test_latest_state_reaches_a_restarted_conductor_without_a_backlog(live_facto
     thread, holder = live.run(_vim_action("vim-1", netns_host.address, action_id))
     assert wait_for(lambda: live.store.get_vim("vim-1").status == "REACHABLE")
     live.stop_conductor()
+    address = netns_host.address
     netns_host.down()  # UNREACHABLE, undeliverable: the action keeps probing and retrying
-    time.sleep(1.5)
+    live.wait_for_probes(address, answered=False, more=3)
     netns_host.up()  # REACHABLE again ...
-    time.sleep(1.5)
+    live.wait_for_probes(address, answered=True, more=3)
     netns_host.down()  # ... and UNREACHABLE: only this latest state matters
-    time.sleep(1.5)
+    live.wait_for_probes(address, answered=False, more=3)
     live.start_conductor()
     assert wait_for(lambda: live.store.get_vim("vim-1").status == "UNREACHABLE", timeout=20)
-    time.sleep(1.0)
+    live.kill(action_id)
+    ended = _ended(thread, holder)  # it sends nothing more: the end of what it had to say
+    assert ended["reason"] == "killed" and ended["status"] == "UNREACHABLE"
     assert [e.state for e in live.store.events(VIM, "vim-1")] == [
         "PENDING", "REACHABLE", "UNREACHABLE"]
-    live.kill(action_id)
-    assert _ended(thread, holder)["reason"] == "killed"
+    assert live.update_vim_calls() == 1  # the restarted conductor got the latest state only
 
 
 def _mistral_takes(output) -> bool:
@@ -325,7 +366,7 @@ def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_facto
     thread, holder = live.run(VnfPolicyMonitorAction(vnf_id="vnf-1", policies=[policy],
                                                      action_id=action_id))
     try:
-        time.sleep(1.0)
+        assert wait_for(lambda: first.answered >= 3)  # probed and answered: no failure
         assert live.store.get_vnf("vnf-1").status == "ACTIVE"
         first.shutdown()
         first.server_close()
@@ -333,7 +374,8 @@ def test_vnf_failure_respawns_and_the_monitor_follows_the_new_address(live_facto
                                     for e in live.store.events(VNF, "vnf-1")))
         assert wait_for(lambda: live.store.get_vnf("vnf-1").status == "ACTIVE"
                         and live.store.get_vnf("vnf-1").vdus[0].mgmt_ips == ["127.0.0.62"])
-        time.sleep(1.0)  # the monitor now probes 127.0.0.62, which answers: no new failure
+        answered = second.answered  # the monitor now probes 127.0.0.62, which answers:
+        assert wait_for(lambda: second.answered >= answered + 3)  # no new failure
         states = [e.state for e in live.store.events(VNF, "vnf-1")]
         assert states == ["ACTIVE", "DEAD", "PENDING_HEAL", "ACTIVE"]
         second.shutdown()  # and it is the new address that is watched

@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -18,13 +17,16 @@ import uuid
 import oslo_messaging as messaging
 import pytest
 
-from nfvmon.conductor_rpc.client import ConductorAPI, MonitorControlAPI
+from nfvmon.conductor_rpc.client import (
+    ConductorAPI,
+    MonitorControlAPI,
+    state_digest,
+)
 from nfvmon.conductor_rpc.server import Conductor
 from nfvmon.db.api import VIM, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
-from nfvmon.protocol import state_digest
-from tests.conftest import queue_exists, rabbit_url
+from tests.conftest import queue_exists, rabbit_url, wait_for
 
 
 @pytest.fixture
@@ -85,11 +87,9 @@ class _Received:
 
     def __init__(self):
         self.calls = []
-        self.got = threading.Event()
 
     def __call__(self, method, args):
         self.calls.append((method, dict(args)))
-        self.got.set()
 
 
 def test_kill_reaches_the_named_action_and_no_other_over_rabbitmq(conf):
@@ -106,11 +106,18 @@ def test_kill_reaches_the_named_action_and_no_other_over_rabbitmq(conf):
         control = MonitorControlAPI(transport)
         control.kill({}, old)
         control.update({}, new, {"mgmt_ips": {"VDU1": ["127.0.0.3"]}})
-        assert received[old].got.wait(10) and received[new].got.wait(10)
-        time.sleep(0.3)
-        assert received[old].calls == [("kill", {"action_id": old})]
+        # A marker cast to each after them (one queue each, delivered in order): once the
+        # markers are in, anything else those casts caused would be in too.
+        for action_id in received:
+            control.update({}, action_id, {"marker": True})
+        assert wait_for(lambda: all(r.calls and r.calls[-1][1].get("parameter") == {
+            "marker": True} for r in received.values()), timeout=10)
+        marker = ("update", {"parameter": {"marker": True}})
+        assert received[old].calls == [("kill", {"action_id": old}),
+                                       (marker[0], {"action_id": old, **marker[1]})]
         assert received[new].calls == [
-            ("update", {"action_id": new, "parameter": {"mgmt_ips": {"VDU1": ["127.0.0.3"]}}})]
+            ("update", {"action_id": new, "parameter": {"mgmt_ips": {"VDU1": ["127.0.0.3"]}}}),
+            (marker[0], {"action_id": new, **marker[1]})]
     finally:
         for action_id in received:
             hub.unregister(action_id)
