@@ -62,6 +62,10 @@ conductor_opts = [
                 help="Re-create monitors that stopped checking in, and delete failed "
                      "Mistral executions of nfvmon workflows (needs [mistral] url or "
                      "auth_type)."),
+    cfg.IntOpt("reconcile_workers", default=8, min=1,
+               help="Monitors the reconciler re-creates at once (each is a few Mistral API "
+                    "calls, mostly waiting): after an executor died with many monitors, "
+                    "they come back in parallel."),
     cfg.IntOpt("reconcile_interval", default=60, min=1,
                help="Seconds between reconcile rounds, and between the rounds in which "
                     "a conductor takes over policy actions whose conductor died."),

@@ -59,6 +59,10 @@ def load_settings() -> Settings:
     conf(args=[], project="nfvmon", default_config_files=[path] if os.path.exists(path) else [])
     return Settings(transport_url=conf.transport_url, topic=conf.conductor.topic,
                     checkin_interval=float(conf.conductor.checkin_interval),
+                    # A call sent into a broker outage waits this long for its answer: no
+                    # longer than a check-in interval, so a check-in after the outage is
+                    # never held back by one sent into it.
+                    rpc_timeout=min(30.0, float(conf.conductor.checkin_interval)),
                     mistral_url=conf.mistral.url,
                     mistral_auth_token=conf.mistral.auth_token,
                     mistral=(mistral_api.Access(conf) if mistral_api.configured(conf)

@@ -17,6 +17,7 @@ import oslo_messaging as messaging
 
 from nfvmon import config, mistral_api
 from nfvmon.conductor_rpc import client, states
+from nfvmon.conductor_rpc.broker_watch import BrokerWatch, self_call
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.periodic import Periodic
@@ -30,6 +31,9 @@ from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import check_schema
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds the broker has to carry the conductor's call to its own topic and back.
+BROKER_PROBE_TIMEOUT = 10
 
 
 def heal_policy(conf) -> states.HealPolicy:
@@ -62,9 +66,16 @@ class Conductor:
         # over, and silent externally deployed monitors are reported lost.
         grace = timedelta(seconds=conf.conductor.checkin_interval *
                           conf.conductor.checkin_missed_limit)
+        # Silence means something only while the broker carries check-ins, and one grace
+        # period after it came back: asked of the broker itself, by a call to our topic.
+        self.broker_watch = BrokerWatch(
+            self_call(client.ConductorAPI(self.transport, topic=conf.conductor.topic,
+                                          timeout=BROKER_PROBE_TIMEOUT)),
+            grace=grace.total_seconds())
         self.job_recovery = Periodic("conductor-rounds", conf.conductor.reconcile_interval,
                                      lambda: (self.runner.recover(),
-                                              mark_lost_monitors(self.store, grace)))
+                                              self.broker_watch.settled()
+                                              and mark_lost_monitors(self.store, grace)))
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
         self.reconciler = (self._reconciler(conf)
                            if conf.conductor.reconcile and mistral_api.configured(conf)
@@ -83,7 +94,9 @@ class Conductor:
                               monitor_defaults=config.all_monitor_defaults(conf))
         return Reconciler(lifecycle, checkin_interval=conf.conductor.checkin_interval,
                           missed_limit=conf.conductor.checkin_missed_limit,
-                          interval=conf.conductor.reconcile_interval)
+                          interval=conf.conductor.reconcile_interval,
+                          workers=conf.conductor.reconcile_workers,
+                          settled=self.broker_watch.settled)
 
     def start(self) -> None:
         if self.conf.conductor.metrics_port:
