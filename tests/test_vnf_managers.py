@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import select
 import socket
+import struct
 import sys
 import textwrap
 import threading
@@ -361,6 +362,19 @@ def test_webhook_truncated_answer_is_a_failure(conf, raw_servers, answer):
     hook = raw_servers(lambda conn: conn.sendall(answer))
     conf.set_override("webhook_url", f"http://127.0.0.1:{hook.port}/nfv", group="vnf_manager")
     with pytest.raises(ManagerError, match="truncated"):
+        WebhookManager(conf).run("respawn", "vnf-1", "VDU1")
+
+
+def test_webhook_answer_cut_by_a_reset_is_truncated(conf, raw_servers):
+    """The peer resets the connection mid-answer (SO_LINGER 0: an RST, not a FIN)."""
+    def reset(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"mgmt")
+        time.sleep(0.2)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    hook = raw_servers(reset)
+    conf.set_override("webhook_url", f"http://127.0.0.1:{hook.port}/nfv", group="vnf_manager")
+    with pytest.raises(ManagerError, match="truncated answer"):
         WebhookManager(conf).run("respawn", "vnf-1", "VDU1")
 
 

@@ -123,10 +123,14 @@ def _exchange(connection: http.client.HTTPConnection, path: str, body: bytes,
     if expected is not None and expected > MAX_ANSWER:
         raise _Failed("answer larger than 1 MiB")
     data = bytearray()
-    while chunk := response.read(_READ):
-        data.extend(chunk)
-        if len(data) > MAX_ANSWER:
-            raise _Failed("answer larger than 1 MiB")
+    try:
+        while chunk := response.read(_READ):
+            data.extend(chunk)
+            if len(data) > MAX_ANSWER:
+                raise _Failed("answer larger than 1 MiB")
+    except ConnectionError as exc:  # the peer reset the connection mid-answer
+        raise _Failed(f"truncated answer ({len(data)} bytes, then {type(exc).__name__})") \
+            from None
     if expected is not None and len(data) < expected:
         raise _Failed(f"truncated answer ({len(data)} of {expected} bytes)")
     return _Reply(response.status, response.reason, None, bytes(data))
