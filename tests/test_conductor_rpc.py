@@ -17,15 +17,12 @@ import uuid
 import oslo_messaging as messaging
 import pytest
 
-from nfvmon.conductor_rpc.client import (
-    ConductorAPI,
-    MonitorControlAPI,
-    state_digest,
-)
+from nfvmon.conductor_rpc.client import ConductorAPI, MonitorControlAPI
 from nfvmon.conductor_rpc.server import Conductor
 from nfvmon.db.api import VIM, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
+from nfvmon.protocol import state_digest
 from tests.conftest import queue_exists, rabbit_url, wait_for
 
 
