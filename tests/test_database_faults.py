@@ -56,8 +56,9 @@ def test_status_writes_reads_and_check_ins_survive_terminated_connections(postgr
         store.close()
 
 
-def test_a_report_answered_with_an_internal_error_is_sent_again():
-    answers = [protocol.INTERNAL_ERROR + " in execute_policy_action", "DEAD"]
+def _deliver_one(answers: list[str]) -> tuple[list, list, Reporter]:
+    """Report one payload; the conductor answers `answers` in turn. What was sent, what
+    the monitor was told, and the reporter, once an answer reached the monitor."""
     sent, answered = [], []
 
     async def send(payload):
@@ -76,32 +77,19 @@ def test_a_report_answered_with_an_internal_error_is_sent_again():
         task.cancel()
         return reporter
 
-    reporter = asyncio.run(main())
+    return sent, answered, asyncio.run(main())
+
+
+def test_a_report_answered_with_an_internal_error_is_sent_again():
+    sent, answered, reporter = _deliver_one(
+        [protocol.INTERNAL_ERROR + " in execute_policy_action", "DEAD"])
     assert sent == [{"event": "failure"}] * 2 and answered == ["DEAD"]
     assert reporter.failures == 1 and reporter.pending() == 0
 
 
 def test_a_bad_request_is_not_sent_again():
-    sent = []
-
-    async def send(payload):
-        sent.append(payload)
-        return "error: unknown VDU 'VDU9'"
-
-    async def main():
-        answered = []
-        reporter = Reporter(send, lambda payload, answer: answered.append(answer),
-                            initial=0.01, maximum=0.05)
-        task = asyncio.create_task(reporter.run())
-        reporter.report("k", {"event": "failure"})
-        for _ in range(200):
-            if answered:
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        return answered
-
-    assert asyncio.run(main()) == ["error: unknown VDU 'VDU9'"] and len(sent) == 1
+    sent, answered, _ = _deliver_one(["error: unknown VDU 'VDU9'", "DEAD"])
+    assert answered == ["error: unknown VDU 'VDU9'"] and len(sent) == 1
 
 
 class _Manager(VnfManager):
