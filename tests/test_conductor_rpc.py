@@ -91,7 +91,7 @@ class _Received:
 
 def test_kill_reaches_the_named_action_and_no_other_over_rabbitmq(conf):
     """The client API's casts, through oslo.messaging, to the executor's control hub."""
-    from nfvmon.actions.control import control_hub
+    from nfvmon.actions.control_hubs import control_hub
 
     transport = messaging.get_rpc_transport(conf, url=rabbit_url())
     hub = control_hub(transport, rabbit_url())

@@ -239,23 +239,3 @@ class RabbitControlHub:
             handler(method, args)
         except Exception:  # noqa: BLE001 - one bad handler must not stop the consumer
             LOG.exception("control handler of %s failed", action_id)
-
-
-def control_hub(transport, transport_url: str | None):
-    """The hub for `transport`, opened from `transport_url`: RabbitMQ gets the shared
-    consumer; any other URL, or none (a transport of unknown URL), one RPC server per
-    monitor, which works on any transport."""
-    from oslo_config import cfg
-
-    from nfvmon.protocol import EXCHANGE
-
-    url = transport_url or ""
-    if not url.startswith("rabbit"):
-        from nfvmon.actions.control_oslo import OsloControlHub
-
-        return OsloControlHub(transport)
-    rabbit = getattr(cfg.CONF, "oslo_messaging_rabbit", None)
-    option = (lambda name: bool(getattr(rabbit, name, False))) if rabbit else (lambda _: False)
-    return RabbitControlHub(url, EXCHANGE,
-                            durable=option("amqp_durable_queues") or option("rabbit_quorum_queue"),
-                            auto_delete=option("amqp_auto_delete"), ssl=option("ssl"))

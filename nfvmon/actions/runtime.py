@@ -135,7 +135,7 @@ class Engine:
         transport = self.transport
         with self._transport_lock:
             if self._control is None:
-                from nfvmon.actions.control import control_hub
+                from nfvmon.actions.control_hubs import control_hub
 
                 self._control = control_hub(transport, self._transport_url())
             return self._control
