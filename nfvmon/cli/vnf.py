@@ -23,8 +23,8 @@ def add_mgmt_ip_option(parser: argparse.ArgumentParser) -> None:
 
 
 def mgmt_ips(values: list[str]) -> dict[str, list[str]]:
-    from nfvmon.generator.identifiers import parse_mgmt_ip_option
     from nfvmon.generator.vnf import group_mgmt_ips
+    from nfvmon.identifiers import parse_mgmt_ip_option
 
     return group_mgmt_ips(parse_mgmt_ip_option(value) for value in values)
 

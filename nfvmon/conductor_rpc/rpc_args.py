@@ -17,7 +17,7 @@ from typing import Any
 
 from nfvmon.conductor_rpc import states
 from nfvmon.errors import NfvmonError, one_line
-from nfvmon.generator.identifiers import NAME_RE, RESOURCE_ID_RE, canonical_ip, is_hostname
+from nfvmon.identifiers import NAME_RE, RESOURCE_ID_RE, canonical_ip, is_hostname
 
 #: The longest `error: ...` answer (and the longest reason in its log line).
 MAX_ERROR = 200

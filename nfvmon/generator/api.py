@@ -14,12 +14,12 @@ from typing import Any
 from nfvmon import defaults
 from nfvmon.generator import render, tosca
 from nfvmon.generator.check import check_workflow
-from nfvmon.generator.identifiers import canonical_action_id, check_resource_id
 from nfvmon.generator.loader import load_yaml_file
 from nfvmon.generator.model import VIM_ACTION, VIM_TASK, VNF_ACTION, VNF_TASK
 from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
 from nfvmon.generator.vim import vim_config_duplicate_is_error, vim_monitor_from_config
 from nfvmon.generator.vnf import canonical_mgmt_ips, vnf_monitor
+from nfvmon.identifiers import canonical_action_id, check_resource_id
 
 
 @dataclass(frozen=True)

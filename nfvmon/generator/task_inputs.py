@@ -16,19 +16,19 @@ from nfvmon import defaults
 from nfvmon.errors import InputError, format_path, one_line
 from nfvmon.generator import schema
 from nfvmon.generator.check import same_value
-from nfvmon.generator.identifiers import (
-    canonical_action_id,
-    canonical_ip,
-    canonical_target,
-    check_name,
-    check_resource_id,
-)
 from nfvmon.generator.monitor_defaults import (
     VNFD_SCHEMA,
     check_vim_parameters,
     check_vnf_parameters,
 )
 from nfvmon.generator.policy_actions import check_policy_actions
+from nfvmon.identifiers import (
+    canonical_action_id,
+    canonical_ip,
+    canonical_target,
+    check_name,
+    check_resource_id,
+)
 from nfvmon.probes import get_probe
 
 #: The keys of one entry of `policies`, as VduTarget.as_input() writes them.

@@ -17,9 +17,9 @@ from typing import Any
 from nfvmon import defaults
 from nfvmon.errors import InputError, NothingToMonitor, format_path
 from nfvmon.generator import schema
-from nfvmon.generator.identifiers import check_name
 from nfvmon.generator.model import Number, VduPolicy
 from nfvmon.generator.policy_actions import check_policy_action, check_policy_actions
+from nfvmon.identifiers import check_name
 from nfvmon.probes import registry
 
 LOG = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 
 from nfvmon import defaults
 from nfvmon.generator import schema
-from nfvmon.generator.identifiers import check_resource_id, target_from_url
 from nfvmon.generator.model import Number, VimMonitor
+from nfvmon.identifiers import check_resource_id, target_from_url
 
 
 def vim_monitor_from_config(

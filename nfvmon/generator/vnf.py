@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from nfvmon.errors import InputError
-from nfvmon.generator.identifiers import canonical_ip, check_name
 from nfvmon.generator.model import VduPolicy, VduTarget, VnfMonitor
+from nfvmon.identifiers import canonical_ip, check_name
 
 OPTION = "--mgmt-ip"
 

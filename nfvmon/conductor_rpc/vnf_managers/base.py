@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import abc
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from stevedore import driver
 
 from nfvmon.errors import NfvmonError, one_line
-from nfvmon.generator.identifiers import canonical_ip
+from nfvmon.identifiers import NAME_RE, NAME_RULE, RESOURCE_ID_RE, RESOURCE_ID_RULE, canonical_ip
 from nfvmon.protocol import VNF_MANAGERS
 
 NAMESPACE = VNF_MANAGERS
@@ -20,12 +19,6 @@ OPERATIONS = ("respawn", "heal", "scale_out", "scale_in", "kill")
 MAX_ANSWER = 1024 * 1024
 #: IPs one VDU may have in an answer (a scale-out adds a few, never thousands).
 MAX_IPS_PER_VDU = 64
-
-# The rules of nfvmon/generator/identifiers.py (VNF ids, VDU names), repeated here so the
-# drivers need no generator: the ids a driver hands to a manager are shell- and
-# environment-safe whatever reached the conductor.
-_VNF_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_VDU_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 MgmtIps = dict[str, list[str]]
 
@@ -56,12 +49,12 @@ def check_ids(operation: str, vnf_id: Any, vdu: Any) -> None:
     if operation not in OPERATIONS:
         raise ManagerError(f"{shown(operation)} is not a valid operation "
                            f"({', '.join(OPERATIONS)})")
-    if not isinstance(vnf_id, str) or not _VNF_ID_RE.fullmatch(vnf_id):
-        raise ManagerError(f"VNF id {shown(vnf_id)} is not a valid id (1-128 letters, digits, "
-                           "'_', '-', '.')")
-    if vdu is not None and (not isinstance(vdu, str) or not _VDU_RE.fullmatch(vdu)):
-        raise ManagerError(f"VDU {shown(vdu)} is not a valid VDU name (1-64 letters, digits, "
-                           "'_', '-', '.')")
+    # The ids a driver hands to a manager (argv, environment, JSON) are shell- and
+    # environment-safe whatever reached the conductor.
+    if not isinstance(vnf_id, str) or not RESOURCE_ID_RE.fullmatch(vnf_id):
+        raise ManagerError(f"VNF id {shown(vnf_id)} is not a valid id: {RESOURCE_ID_RULE}")
+    if vdu is not None and (not isinstance(vdu, str) or not NAME_RE.fullmatch(vdu)):
+        raise ManagerError(f"VDU {shown(vdu)} is not a valid VDU name: {NAME_RULE}")
 
 
 def parse_mgmt_ips(answer: Any, source: str) -> MgmtIps:
@@ -72,7 +65,7 @@ def parse_mgmt_ips(answer: Any, source: str) -> MgmtIps:
         raise ManagerError(f"{source}: expected a JSON object with a mgmt_ips mapping")
     result: MgmtIps = {}
     for vdu, ips in answer.get("mgmt_ips", {}).items():
-        if not isinstance(vdu, str) or not _VDU_RE.fullmatch(vdu):
+        if not isinstance(vdu, str) or not NAME_RE.fullmatch(vdu):
             raise ManagerError(f"{source}: mgmt_ips: {shown(vdu)} is not a valid VDU name")
         if isinstance(ips, str):
             ips = [ips]
