@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from importlib.metadata import entry_points
 from typing import Any
 
+from nfvmon import protocol
 from nfvmon.errors import InputError, format_path, one_line
 from nfvmon.generator.check import expression_strings
 from nfvmon.generator.loader import load_yaml_text, read_text
@@ -97,11 +99,18 @@ def _mistral_problems(text: str) -> list[str]:
     return []
 
 
+def installed_actions() -> dict[str, Any]:
+    """nfvmon's action classes as Mistral finds them, through the `mistral.actions` entry
+    points: the generator knows the registry, not the actions package."""
+    return {point.name: point.load()
+            for point in entry_points(group=protocol.MISTRAL_ACTIONS)
+            if point.name.startswith("nfvmon.")}
+
+
 def action_input_problems(doc: Any) -> list[str]:
     """Tasks running nfvmon actions whose inputs do not fit the action's constructor or the
     generator's rules, and expressions in the workflows that run them."""
-    from nfvmon.actions import ACTIONS  # noqa: PLC0415 - imports mistral-lib
-
+    actions = installed_actions()
     if not isinstance(doc, dict):
         return ["not a mapping of workflows"]
     problems = []
@@ -115,9 +124,9 @@ def action_input_problems(doc: Any) -> list[str]:
             runs_nfvmon = True
             where = format_path((wf_name, "tasks", task_name))
             name, _, inline = action.partition(" ")
-            if name not in ACTIONS:
+            if name not in actions:
                 problems.append(f"{where}.action: unknown nfvmon action {name} "
-                                f"(known: {', '.join(sorted(ACTIONS))})")
+                                f"(known: {', '.join(sorted(actions))})")
                 continue
             if inline.strip():
                 problems.append(f"{where}.action: inline parameters; pass them under input:")
@@ -125,7 +134,7 @@ def action_input_problems(doc: Any) -> list[str]:
             if not isinstance(given, dict):
                 problems.append(f"{where}.input: must be a mapping")
                 continue
-            signature = _signature_problems(ACTIONS[name], given)
+            signature = _signature_problems(actions[name], given)
             problems += [f"{where}.input: {p}" for p in signature]
             if not signature and name in _INPUT_RULES:
                 problems += _INPUT_RULES[name](given, (wf_name, "tasks", task_name, "input"))
