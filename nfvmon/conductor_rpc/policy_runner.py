@@ -29,12 +29,12 @@ from nfvmon import status_machine as machine
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.plugin_threads import PluginThreads
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
-from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.conductor_rpc.vnf_managers.base import VnfManager
 from nfvmon.db.api import VNF, Store
 from nfvmon.db.models import utcnow
 from nfvmon.db.policy_jobs import QUEUED, RUNNING, JobSpec
 from nfvmon.db.status_writer import StatusWrite
+from nfvmon.identifiers import address_problem
 
 LOG = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from nfvmon import defaults
-from nfvmon.conductor_rpc.vnf_managers.answers import address_problem
 from nfvmon.db.api import EXTERNAL, NFVMON, VIM, VNF, Store
 from nfvmon.db.models import utcnow
 from nfvmon.db.policy_jobs import JobSpec
@@ -32,7 +31,7 @@ from nfvmon.errors import NfvmonError, UndeployableState, one_line
 from nfvmon.generator import vim_workflow_from_data, vnf_workflow_from_data
 from nfvmon.generator.monitor_defaults import MonitorDefaults, complete_monitor_defaults
 from nfvmon.generator.vnf import canonical_mgmt_ips
-from nfvmon.identifiers import check_resource_name, target_from_url
+from nfvmon.identifiers import address_problem, check_resource_name, target_from_url
 from nfvmon.lifecycle.backends import WorkflowBackend
 from nfvmon.lifecycle.external import Removal
 from nfvmon.protocol import BAD_ACTION
