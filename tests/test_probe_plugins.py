@@ -13,11 +13,11 @@ import uuid
 import pytest
 import yaml
 
-from nfvmon import defaults
+from nfvmon import defaults, monitor_table
 from nfvmon.errors import InputError
 from nfvmon.generator import schema
 from nfvmon.generator.api import vnf_workflow_from_data
-from nfvmon.probes import docs, registry
+from nfvmon.probes import registry
 from tests.conftest import ROOT
 
 ACTION_ID = str(uuid.UUID(int=7))
@@ -152,8 +152,8 @@ def test_every_built_in_default_obeys_its_own_rule():
 
 def test_the_readme_table_is_the_declarations_table():
     readme = (ROOT / "README.md").read_text()
-    table = docs.parameter_table()
-    assert table in readme, "README.md: regenerate the table: python -m nfvmon.probes.docs"
+    table = monitor_table.parameter_table()
+    assert table in readme, "README.md: regenerate the table: python -m nfvmon.monitor_table"
 
 
 def test_the_monitor_options_are_the_declared_defaults():

@@ -1,6 +1,6 @@
 """The README's table of monitors and their default parameters, from the declarations.
 
-`python -m nfvmon.probes.docs` prints it; a test keeps README.md's copy the same, so the
+`python -m nfvmon.monitor_table` prints it; a test keeps README.md's copy the same, so the
 table cannot drift from what the generator fills in.
 """
 
