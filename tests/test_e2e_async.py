@@ -25,6 +25,7 @@ from nfvmon.db.api import VIM, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
 from nfvmon.lifecycle import Lifecycle, MistralBackend
+from nfvmon.lifecycle.reconciling import reconciler_lifecycle
 from tests.conftest import MistralServer, rabbit_url, require_module, wait_for
 from tests.test_e2e_mistral import _vim_config, mistral_execution_end, run_by_hand, run_cli
 
@@ -56,7 +57,8 @@ def async_lifecycle(small_mistral, global_conf, tmp_path):
     global_conf.set_override("checkin_interval", 2, group="conductor")
     global_conf.set_override("reconcile_interval", 1, group="conductor")
     transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
-    conductor = Conductor(global_conf, transport=transport, store=store)
+    conductor = Conductor(global_conf, transport=transport, store=store,
+                          lifecycle_factory=reconciler_lifecycle)
     conductor.start()
     control = MonitorControlAPI(transport)
     lifecycle = Lifecycle(store, MistralBackend(small_mistral.url), control,

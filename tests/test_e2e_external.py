@@ -25,6 +25,7 @@ from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
 from nfvmon.db.models import utcnow
+from nfvmon.lifecycle.reconciling import reconciler_lifecycle
 from tests.conftest import (
     MistralServer,
     queue_exists,
@@ -205,7 +206,8 @@ def test_an_external_monitor_whose_executor_died_is_reported_lost_not_recreated(
                               ("conductor", "reconcile_interval", 1)):
         global_conf.set_override(key, value, group=group)
     transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
-    conductor = Conductor(global_conf, transport=transport, store=store)
+    conductor = Conductor(global_conf, transport=transport, store=store,
+                          lifecycle_factory=reconciler_lifecycle)
     conductor.start()
     conf = _conf(tmp_path / "nfvmon.conf", db, mistral_apart.topic, mistral_apart.url)
     mistral = mistral_client.client(mistral_url=mistral_apart.url)

@@ -23,6 +23,7 @@ from nfvmon.db.api import VIM, VNF, Store
 from nfvmon.db.engine import make_engine
 from nfvmon.db.migrate import upgrade
 from nfvmon.lifecycle import Lifecycle, MistralBackend
+from nfvmon.lifecycle.reconciling import reconciler_lifecycle
 from tests.conftest import rabbit_url, serve_ok, wait_for
 
 
@@ -43,7 +44,8 @@ def e2e(mistral_server, global_conf, tmp_path):
         for key, value in vnf_manager.items():
             global_conf.set_override(key, value, group="vnf_manager")
         transport = messaging.get_rpc_transport(global_conf, url=rabbit_url())
-        conductor = Conductor(global_conf, transport=transport, store=store)
+        conductor = Conductor(global_conf, transport=transport, store=store,
+                          lifecycle_factory=reconciler_lifecycle)
         conductor.start()
         made.append((conductor, transport, store))
         lifecycle = Lifecycle(store, MistralBackend(url), MonitorControlAPI(transport))

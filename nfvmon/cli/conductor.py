@@ -18,9 +18,10 @@ class Conductor(NfvmonCommand):
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         from nfvmon import config
         from nfvmon.conductor_rpc.server import serve
+        from nfvmon.lifecycle.reconciling import reconciler_lifecycle
 
         logs.leave_to_oslo()
-        serve(config.load(config_files(parsed_args)))
+        serve(config.load(config_files(parsed_args)), reconciler_lifecycle)
         _exit_without_waiting_for_threads()
         return 0
 

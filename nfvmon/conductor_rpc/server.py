@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import oslo_messaging as messaging
 
@@ -23,7 +25,7 @@ from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.periodic import Periodic
 from nfvmon.conductor_rpc.policy_actions import load_policy_actions
 from nfvmon.conductor_rpc.policy_runner import PolicyRunner
-from nfvmon.conductor_rpc.reconciler import mark_lost_monitors
+from nfvmon.conductor_rpc.reconciler import Reconciler, mark_lost_monitors
 from nfvmon.conductor_rpc.transport import refusal, rpc_transport
 from nfvmon.conductor_rpc.vnf_managers import load_manager
 from nfvmon.db.api import Store
@@ -48,7 +50,11 @@ class Conductor:
     """One conductor: RPC server, policy runner, metrics; start() and stop()."""
 
     def __init__(self, conf, transport: messaging.Transport | None = None,
-                 store: Store | None = None):
+                 store: Store | None = None,
+                 lifecycle_factory: Callable[..., Any] | None = None):
+        """`lifecycle_factory(conf, store, transport)`: the lifecycle its reconciler
+        re-creates monitors through (nfvmon.lifecycle.reconciling); without one, or without
+        Mistral configured, there is no reconciler."""
         self.conf = conf
         self.transport = transport or messaging.get_rpc_transport(conf)
         self.store = store or Store(make_engine(config.database_url(conf)))
@@ -77,21 +83,15 @@ class Conductor:
                                               self.broker_watch.settled()
                                               and mark_lost_monitors(self.store, grace)))
         self.endpoint = ConductorEndpoint(self.store, self.runner, self.metrics)
-        self.reconciler = (self._reconciler(conf)
-                           if conf.conductor.reconcile and mistral_api.configured(conf)
-                           else None)
+        self.reconciler = (self._reconciler(conf, lifecycle_factory)
+                           if lifecycle_factory is not None and conf.conductor.reconcile
+                           and mistral_api.configured(conf) else None)
         self.server = messaging.get_rpc_server(
             self.transport, client.conductor_target(conf.conductor.topic, conf.host),
             [self.endpoint], access_policy=messaging.DefaultRPCAccessPolicy)
 
-    def _reconciler(self, conf):
-        from nfvmon.conductor_rpc.reconciler import Reconciler
-        from nfvmon.lifecycle import Lifecycle, MistralBackend
-
-        lifecycle = Lifecycle(self.store, MistralBackend.from_conf(conf),
-                              client.MonitorControlAPI(self.transport),
-                              run_mode=conf.mistral.run_mode,
-                              monitor_defaults=config.all_monitor_defaults(conf))
+    def _reconciler(self, conf, lifecycle_factory) -> Reconciler:
+        lifecycle = lifecycle_factory(conf, self.store, self.transport)
         return Reconciler(lifecycle, checkin_interval=conf.conductor.checkin_interval,
                           missed_limit=conf.conductor.checkin_missed_limit,
                           interval=conf.conductor.reconcile_interval,
@@ -124,7 +124,7 @@ class Conductor:
 STOP_GRACE = 3.0  # seconds the broker may take to let go before the process leaves anyway
 
 
-def serve(conf) -> None:
+def serve(conf, lifecycle_factory: Callable[..., Any] | None = None) -> None:
     """Run a conductor until SIGTERM or SIGINT; either ends it within seconds in any state.
 
     Start-up runs on a thread of its own: the database check, then the broker, which
@@ -146,7 +146,7 @@ def serve(conf) -> None:
 
     def start():
         try:
-            started["conductor"] = _start(conf)
+            started["conductor"] = _start(conf, lifecycle_factory)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             started["error"] = exc
         wake.set()
@@ -173,14 +173,15 @@ def serve(conf) -> None:
                     conf.host, STOP_GRACE)
 
 
-def _start(conf) -> Conductor:
+def _start(conf, lifecycle_factory) -> Conductor:
     """Check the database, then start serving; a refused broker login is a BrokerNotReady."""
     check_schema(config.database_url(conf), write=True,
                  upgrade_command=config.upgrade_command(conf))
     LOG.info("conductor %s starting: database ready, connecting to the broker", conf.host)
     if conf.debug:
         conf.log_opt_values(LOG, logging.DEBUG)
-    conductor = Conductor(conf, transport=rpc_transport(conf))
+    conductor = Conductor(conf, transport=rpc_transport(conf),
+                          lifecycle_factory=lifecycle_factory)
     try:
         conductor.start()
     except Exception as exc:
