@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nfvmon import protocol
+from nfvmon import protocol, statuses
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.endpoints import ConductorEndpoint
 from nfvmon.conductor_rpc.metrics import Metrics
@@ -49,7 +49,7 @@ class ScriptedManager(VnfManager):
 
 
 class Blocking(PolicyAction):
-    pending_status = states.PENDING_HEAL
+    pending_status = statuses.PENDING_HEAL
 
     def __init__(self, conf=None):
         super().__init__(conf)
@@ -59,7 +59,7 @@ class Blocking(PolicyAction):
     def execute(self, context):
         self.started.set()
         self.release.wait(10)
-        return PolicyResult(states.ACTIVE, "done")
+        return PolicyResult(statuses.ACTIVE, "done")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import psycopg2
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from nfvmon import protocol
+from nfvmon import protocol, statuses
 from nfvmon import status_machine as sm
 from nfvmon.actions.reporter import Reporter
 from nfvmon.conductor_rpc import states
@@ -110,7 +110,7 @@ class _FlakyStore:
         self.failed = False
 
     def write_status(self, *args, **kwargs):
-        if not self.failed and args[2] == sm.policy_started(states.PENDING_HEAL):
+        if not self.failed and args[2] == sm.policy_started(statuses.PENDING_HEAL):
             self.failed = True
             raise OperationalError("UPDATE vnfs", {}, Exception("server closed the connection"))
         return self._store.write_status(*args, **kwargs)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from nfvmon import status_machine as sm
+from nfvmon import statuses
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyResult
 from nfvmon.conductor_rpc.policy_actions.builtin import Respawn
@@ -244,7 +245,7 @@ def test_a_capped_plugin_with_its_own_pending_status_can_give_up(store, runners)
     """The give-up guard follows the plugin's pending status, not PENDING_HEAL alone."""
 
     class Rebuild(PolicyAction):
-        pending_status = states.PENDING_SCALE_OUT
+        pending_status = statuses.PENDING_SCALE_OUT
         capped = True
 
         def execute(self, context):
@@ -260,7 +261,7 @@ def test_a_capped_plugin_with_its_own_pending_status_can_give_up(store, runners)
 def test_a_job_for_a_plugin_this_conductor_lacks_ends_in_error(store, runners):
     class Elsewhere(PolicyAction):
         def execute(self, context):
-            return PolicyResult(states.ACTIVE)
+            return PolicyResult(statuses.ACTIVE)
 
     runner = runners(Manager(), plugins={"respawn": Respawn(None)})
     _vnf(store)

@@ -18,8 +18,8 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from nfvmon import protocol, status_machine
-from nfvmon.conductor_rpc import refusals, rpc_args, states
+from nfvmon import protocol, status_machine, statuses
+from nfvmon.conductor_rpc import refusals, rpc_args
 from nfvmon.conductor_rpc.metrics import Metrics
 from nfvmon.conductor_rpc.policy_runner import PolicyJob, PolicyRunner
 from nfvmon.conductor_rpc.rpc_args import BadRequest
@@ -83,8 +83,8 @@ class ConductorEndpoint:
         actions = rpc_args.policy_actions(policy_actions)
         action_id = rpc_args.resource_id("action_id", action_id)
         action_name = None
-        if report.event == states.FAILURE:
-            action_name = actions.get(states.FAILURE)
+        if report.event == statuses.FAILURE:
+            action_name = actions.get(statuses.FAILURE)
             if action_name not in self._runner_plugins():
                 raise BadRequest(f"unknown policy action {rpc_args.shown(action_name)} "
                                  f"(installed: {', '.join(sorted(self._runner_plugins()))})")
@@ -99,7 +99,7 @@ class ConductorEndpoint:
                              f"{', '.join(sorted(addresses)) or 'none'})")
         if report.target not in addresses[report.vdu]:
             return self._moved_target(vnf_row, report, action_id)
-        if report.event == states.RECOVERY:
+        if report.event == statuses.RECOVERY:
             written = self._store.write_status(
                 VNF, vnf_id, status_machine.RECOVERY, action_id=action_id,
                 reason=f"VDU {report.vdu} answers again", details={"report": report.stored()})

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from nfvmon import status_machine as machine
+from nfvmon import statuses
 from nfvmon.conductor_rpc import states
 from nfvmon.conductor_rpc.plugin_threads import PluginThreads
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
@@ -212,7 +213,7 @@ class PolicyRunner:
         if not self._store.jobs.set_state(job.vnf_id, self._owner, state=RUNNING,
                                           deadline=self._deadline(), attempt=attempt):
             return True  # taken over meanwhile: the new owner decides
-        self._launch(_Run(job, plugin, pending or states.DEAD, attempt),
+        self._launch(_Run(job, plugin, pending or statuses.DEAD, attempt),
                      PolicyContext(job.vnf_id, job.vdu, vnf.mgmt_ips, dict(job.report),
                                    self._manager))
         return False

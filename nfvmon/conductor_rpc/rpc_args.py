@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nfvmon.conductor_rpc import states
+from nfvmon import statuses
 from nfvmon.errors import NfvmonError, one_line
 from nfvmon.identifiers import NAME_RE, RESOURCE_ID_RE, canonical_ip, is_hostname
 
@@ -166,7 +166,7 @@ def report(value: Any) -> Report:
     monitor = value.get("monitor")
     return Report(vdu=name("vdu", value.get("vdu")),
                   target=target(value.get("target")),
-                  event=choice("event", value.get("event"), states.MONITOR_EVENTS),
+                  event=choice("event", value.get("event"), statuses.MONITOR_EVENTS),
                   monitor=None if monitor is None else name("monitor", monitor),
                   details=details(value.get("details")))
 
@@ -176,5 +176,5 @@ def policy_actions(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise BadRequest("policy_actions must be a mapping")
     plain("policy_actions", value, MAX_SMALL)
-    return {choice("policy_actions event", event, states.MONITOR_EVENTS):
+    return {choice("policy_actions event", event, statuses.MONITOR_EVENTS):
             name(f"policy action for {event}", action) for event, action in value.items()}

@@ -1,33 +1,13 @@
-"""The conductor's statuses (from nfvmon.statuses) and the heal back-off decision (pure).
+"""The heal back-off decision (pure): whether another respawn/heal may start, and when.
 
-Which event moves which status is nfvmon.status_machine's table; here is only the decision
-whether another respawn/heal may start: it takes an observation and returns what to do, so
-tests drive it without sockets.
+Which event moves which status is nfvmon.status_machine's table. This decision takes an
+observation and returns what to do, so tests drive it without sockets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from nfvmon.statuses import (  # noqa: F401 - re-exported: the conductor's vocabulary
-    ACTIVE,
-    DEAD,
-    ERROR,
-    FAILURE,
-    MONITOR_EVENTS,
-    PENDING_CREATE,
-    PENDING_DELETE,
-    PENDING_HEAL,
-    PENDING_SCALE_OUT,
-    RECOVERY,
-    VIM_MONITOR_STATUSES,
-    VIM_PENDING,
-    VIM_REACHABLE,
-    VIM_UNREACHABLE,
-    VNF_PENDING_STATUSES,
-    is_pending,
-)
 
 
 @dataclass(frozen=True)

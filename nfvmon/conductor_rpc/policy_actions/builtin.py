@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from nfvmon.conductor_rpc import states
+from nfvmon import statuses
 from nfvmon.conductor_rpc.policy_actions.base import PolicyAction, PolicyContext, PolicyResult
 
 LOG = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class Log(PolicyAction):
 
     def execute(self, context: PolicyContext) -> PolicyResult:
         LOG.warning("%s", _describe(context))
-        return PolicyResult(states.DEAD, _describe(context))
+        return PolicyResult(statuses.DEAD, _describe(context))
 
 
 class LogAndKill(PolicyAction):
@@ -29,18 +29,18 @@ class LogAndKill(PolicyAction):
     def execute(self, context: PolicyContext) -> PolicyResult:
         LOG.warning("%s: killing it", _describe(context))
         context.manager.run("kill", context.vnf_id, context.vdu)
-        return PolicyResult(states.DEAD, _describe(context) + "; killed", stop_monitor=True)
+        return PolicyResult(statuses.DEAD, _describe(context) + "; killed", stop_monitor=True)
 
 
 class _Heal(PolicyAction):
-    pending_status = states.PENDING_HEAL
+    pending_status = statuses.PENDING_HEAL
     capped = True
     operation = ""
 
     def execute(self, context: PolicyContext) -> PolicyResult:
         LOG.warning("%s: %s", _describe(context), self.operation)
         new_ips = context.manager.run(self.operation, context.vnf_id, context.vdu)
-        return PolicyResult(states.ACTIVE, f"{self.operation} of VDU {context.vdu} done",
+        return PolicyResult(statuses.ACTIVE, f"{self.operation} of VDU {context.vdu} done",
                             mgmt_ips=new_ips)
 
 
@@ -59,10 +59,10 @@ class VduAutoheal(_Heal):
 class Autoscaling(PolicyAction):
     """Scale the VDU out through the VNF manager; monitor the larger set of addresses."""
 
-    pending_status = states.PENDING_SCALE_OUT
+    pending_status = statuses.PENDING_SCALE_OUT
 
     def execute(self, context: PolicyContext) -> PolicyResult:
         LOG.warning("%s: scaling out", _describe(context))
         new_ips = context.manager.run("scale_out", context.vnf_id, context.vdu)
-        return PolicyResult(states.ACTIVE, f"scale-out of VDU {context.vdu} done",
+        return PolicyResult(statuses.ACTIVE, f"scale-out of VDU {context.vdu} done",
                             mgmt_ips=new_ips)
